@@ -1,0 +1,269 @@
+// The nn dialect: a convolutional network as a graph of tensor operations, NC[D][H]W float32.
+#ifndef KILN_NN_OPS
+#define KILN_NN_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "kiln/Dialect/NN/ShapeInferenceInterface.td"
+
+def NN_Dialect : Dialect {
+  let name = "nn";
+  let cppNamespace = "::kiln::nn";
+  let summary = "Tensor-level convolutional networks";
+  let description = [{
+    Ops of a convolutional network at the level a lecture draws it: convolution, pooling, batch
+    normalization, dense layers, activations and the residual add. Tensors are float32 in NCW,
+    NCHW or NCDHW layout; the batch dimension may be dynamic (`?`), every other one is inferred.
+    Parameters are explicit values produced by `nn.parameter`, named as in PyTorch's state_dict.
+  }];
+}
+
+def NN_F32Tensor : TensorOf<[F32]>;
+def NN_IntTensor : TensorOf<[AnyInteger]>;
+
+class NN_Op<string mnemonic, list<Trait> traits = []> : Op<NN_Dialect, mnemonic, traits>;
+
+// An op with one result whose type is inferred from the operands (ShapeInference interface);
+// the interface's verifier checks the operands fit and that a ranked result matches.
+class NN_InferredOp<string mnemonic, list<Trait> traits = []>
+    : NN_Op<mnemonic, traits # [Pure, DeclareOpInterfaceMethods<ShapeInferenceOpInterface>]>;
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+def NN_ParameterOp : NN_Op<"parameter", [Pure]> {
+  let summary = "a named parameter or buffer of the model";
+  let description = [{
+    A weight, bias or batch-norm statistic, named as in PyTorch's state_dict. Trainable
+    parameters count towards the model's parameter total; `buffer` marks state that is not
+    trained by gradient (running mean and variance).
+
+    ```mlir
+    %w = nn.parameter "conv1.weight" : tensor<20x1x5x5xf32>
+    %m = nn.parameter "bn1.running_mean" buffer : tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, UnitAttr:$buffer);
+  let results = (outs NN_F32Tensor:$result);
+  let assemblyFormat = "$name (`buffer` $buffer^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+def NN_ConvOp : NN_InferredOp<"conv"> {
+  let summary = "1-D, 2-D or 3-D convolution (cross-correlation)";
+  let description = [{
+    Cross-correlation (no kernel flip) of an N×C_in×spatial input with a C_out×(C_in/groups)×kernel
+    weight, with an optional bias of C_out. `padding` holds the padding before each spatial
+    dimension, then the padding after each (ONNX's order). Each output extent is
+    ⌊(n + p_before + p_after − d·(k−1) − 1)/s⌋ + 1.
+
+    ```mlir
+    %y = nn.conv %x, %w, %b strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1
+        : (tensor<?x1x28x28xf32>, tensor<20x1x5x5xf32>, tensor<20xf32>) -> tensor<?x20x24x24xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight, Optional<NN_F32Tensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$groups);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? `strides` `=` $strides `padding` `=` $padding
+    `dilations` `=` $dilations `groups` `=` $groups attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def NN_MaxPoolOp : NN_InferredOp<"max_pool"> {
+  let summary = "1-D, 2-D or 3-D max pooling";
+  let description = [{
+    The maximum over each window; padded positions never win. With `ceil_mode` the output size
+    rounds up, but a window may not start inside the trailing padding (PyTorch's rule).
+
+    ```mlir
+    %y = nn.max_pool %x kernel_size = [3, 3] strides = [2, 2] padding = [1, 1, 1, 1]
+        ceil_mode = false : tensor<?x64x112x112xf32> -> tensor<?x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$kernel_size,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding, BoolAttr:$ceil_mode);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `kernel_size` `=` $kernel_size `strides` `=` $strides `padding` `=` $padding
+    `ceil_mode` `=` $ceil_mode attr-dict `:` type($input) `->` type($output)
+  }];
+}
+
+def NN_AvgPoolOp : NN_InferredOp<"avg_pool"> {
+  let summary = "1-D, 2-D or 3-D average pooling";
+  let description = [{
+    The mean over each window. With `count_include_pad` the divisor counts padded positions
+    (clipped to the padded input, as PyTorch does), otherwise only the input positions.
+
+    ```mlir
+    %y = nn.avg_pool %x kernel_size = [2, 2] strides = [2, 2] padding = [0, 0, 0, 0]
+        ceil_mode = false count_include_pad = true : tensor<?x20x24x24xf32> -> tensor<?x20x12x12xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$kernel_size,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding, BoolAttr:$ceil_mode,
+                       BoolAttr:$count_include_pad);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `kernel_size` `=` $kernel_size `strides` `=` $strides `padding` `=` $padding
+    `ceil_mode` `=` $ceil_mode `count_include_pad` `=` $count_include_pad attr-dict
+    `:` type($input) `->` type($output)
+  }];
+}
+
+def NN_GlobalAvgPoolOp : NN_InferredOp<"global_avg_pool"> {
+  let summary = "mean over all spatial positions";
+  let description = [{
+    Reduces every spatial dimension to 1 (PyTorch's `AdaptiveAvgPool2d(1)`).
+
+    ```mlir
+    %y = nn.global_avg_pool %x : tensor<?x512x7x7xf32> -> tensor<?x512x1x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def NN_GlobalMaxPoolOp : NN_InferredOp<"global_max_pool"> {
+  let summary = "maximum over all spatial positions";
+  let description = [{
+    Reduces every spatial dimension to 1 by taking the maximum.
+
+    ```mlir
+    %y = nn.global_max_pool %x : tensor<?x64x10xf32> -> tensor<?x64x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization, dense, elementwise
+//===----------------------------------------------------------------------===//
+
+def NN_BatchNormOp : NN_InferredOp<"batch_norm"> {
+  let summary = "batch normalization over the channel dimension";
+  let description = [{
+    y = (x − mean)/√(var + epsilon)·weight + bias per channel. In inference the mean and variance
+    are the running statistics; in training they are the batch's (biased variance), and the
+    running statistics are updated with `momentum` (PyTorch's conventions).
+
+    ```mlir
+    %y = nn.batch_norm %x, %gamma, %beta, %mean, %var epsilon = 1.0e-05 momentum = 1.0e-01
+        : (tensor<?x64x56x56xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>)
+        -> tensor<?x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight, NN_F32Tensor:$bias,
+                       NN_F32Tensor:$running_mean, NN_F32Tensor:$running_var,
+                       F64Attr:$epsilon, F64Attr:$momentum);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `,` $running_mean `,` $running_var
+    `epsilon` `=` $epsilon `momentum` `=` $momentum attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def NN_DenseOp : NN_InferredOp<"dense"> {
+  let summary = "fully connected layer";
+  let description = [{
+    y = x·Wᵀ + b for an N×K input and an M×K weight (PyTorch's `Linear` layout).
+
+    ```mlir
+    %y = nn.dense %x, %w, %b : (tensor<?x800xf32>, tensor<500x800xf32>, tensor<500xf32>)
+        -> tensor<?x500xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$weight, Optional<NN_F32Tensor>:$bias);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def NN_AddOp : NN_InferredOp<"add", [Commutative]> {
+  let summary = "elementwise sum of two tensors of one shape (the residual connection)";
+  let description = [{
+    ```mlir
+    %y = nn.add %a, %b : (tensor<?x64x56x56xf32>, tensor<?x64x56x56xf32>) -> tensor<?x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+class NN_UnaryOp<string mnemonic, string formula> : NN_InferredOp<mnemonic> {
+  let summary = "elementwise " # formula;
+  let description = [{
+    Applies the function to every element; the result has the input's shape.
+
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x : tensor<?x20x24x24xf32> -> tensor<?x20x24x24xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
+def NN_TanhOp : NN_UnaryOp<"tanh", "hyperbolic tangent">;
+def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "logistic function 1/(1 + exp(-x))">;
+
+def NN_FlattenOp : NN_InferredOp<"flatten"> {
+  let summary = "collapse every dimension after the batch into one";
+  let description = [{
+    ```mlir
+    %y = nn.flatten %x : tensor<?x50x4x4xf32> -> tensor<?x800xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+class NN_SoftmaxLikeOp<string mnemonic, string formula> : NN_InferredOp<mnemonic> {
+  let summary = formula # " along one axis";
+  let description = [{
+    Normalizes along `axis` (non-negative, less than the rank); the result has the input's shape.
+
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x axis = 1 : tensor<?x10xf32> -> tensor<?x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, I64Attr:$axis);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input `axis` `=` $axis attr-dict `:` type($input) `->` type($output)";
+}
+
+def NN_SoftmaxOp : NN_SoftmaxLikeOp<"softmax", "softmax">;
+def NN_LogSoftmaxOp : NN_SoftmaxLikeOp<"log_softmax", "logarithm of the softmax">;
+
+def NN_SoftmaxCrossEntropyOp : NN_InferredOp<"softmax_cross_entropy"> {
+  let summary = "softmax cross-entropy loss, mean over the batch";
+  let description = [{
+    −mean_n log softmax(logits)[n, labels[n]] for N×C logits and N integer class labels; the
+    result is a scalar.
+
+    ```mlir
+    %l = nn.softmax_cross_entropy %logits, %labels : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$logits, NN_IntTensor:$labels);
+  let results = (outs NN_F32Tensor:$loss);
+  let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
+}
+
+#endif // KILN_NN_OPS

@@ -1,0 +1,40 @@
+// Output-size arithmetic for convolution and pooling windows, checked in 64 bits.
+// Plain C++ with no MLIR types, so the formulas are unit-tested against brute-force counts.
+#ifndef KILN_DIALECT_NN_SHAPEFORMULAS_H
+#define KILN_DIALECT_NN_SHAPEFORMULAS_H
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::shape {
+
+// A dimension not known at compile time (the batch); equal to mlir::ShapedType::kDynamic.
+constexpr int64_t kDynamic = std::numeric_limits<int64_t>::min();
+
+std::optional<int64_t> checkedAdd(int64_t a, int64_t b);
+std::optional<int64_t> checkedMul(int64_t a, int64_t b);
+// Product of the extents; nullopt on overflow. Dynamic extents are skipped.
+std::optional<int64_t> checkedProduct(const std::vector<int64_t> &extents);
+
+// One spatial dimension of a sliding window (convolution or pooling).
+struct Window {
+  int64_t kernel = 1;
+  int64_t stride = 1;
+  int64_t dilation = 1;
+  int64_t padBefore = 0;
+  int64_t padAfter = 0;
+  bool ceilMode = false;
+};
+
+// The number of window positions over `input` elements:
+//   ⌊(n + p_before + p_after − d·(k−1) − 1)/s⌋ + 1, or ⌈…⌉ + 1 in ceil mode, where in ceil mode
+//   the last window must start inside the input or the leading padding (PyTorch's rule).
+// A dynamic input gives a dynamic output. On failure returns nullopt and says why in *error.
+std::optional<int64_t> windowOutputSize(int64_t input, const Window &window, std::string *error);
+
+} // namespace kiln::shape
+
+#endif // KILN_DIALECT_NN_SHAPEFORMULAS_H

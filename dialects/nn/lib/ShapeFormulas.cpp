@@ -1,0 +1,81 @@
+// Output-size arithmetic for sliding windows; every step is overflow-checked.
+#include "kiln/Dialect/NN/ShapeFormulas.h"
+
+namespace kiln::shape {
+
+std::optional<int64_t> checkedAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r))
+    return std::nullopt;
+  return r;
+}
+
+std::optional<int64_t> checkedMul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r))
+    return std::nullopt;
+  return r;
+}
+
+std::optional<int64_t> checkedProduct(const std::vector<int64_t> &extents) {
+  int64_t product = 1;
+  for (int64_t e : extents) {
+    if (e == kDynamic)
+      continue;
+    std::optional<int64_t> next = checkedMul(product, e);
+    if (!next)
+      return std::nullopt;
+    product = *next;
+  }
+  return product;
+}
+
+std::optional<int64_t> windowOutputSize(int64_t input, const Window &w, std::string *error) {
+  auto fail = [&](std::string why) -> std::optional<int64_t> {
+    if (error)
+      *error = std::move(why);
+    return std::nullopt;
+  };
+  if (w.kernel <= 0)
+    return fail("kernel size must be positive, got " + std::to_string(w.kernel));
+  if (w.stride <= 0)
+    return fail("stride must be positive, got " + std::to_string(w.stride));
+  if (w.dilation <= 0)
+    return fail("dilation must be positive, got " + std::to_string(w.dilation));
+  if (w.padBefore < 0 || w.padAfter < 0)
+    return fail("padding must be non-negative, got " + std::to_string(w.padBefore) + " before and " +
+                std::to_string(w.padAfter) + " after");
+  if (input != kDynamic && input <= 0)
+    return fail("input extent must be positive, got " + std::to_string(input));
+
+  // The extent one window covers: d·(k−1) + 1.
+  std::optional<int64_t> span = checkedMul(w.dilation, w.kernel - 1);
+  if (span)
+    span = checkedAdd(*span, 1);
+  if (!span)
+    return fail("window extent overflows 64 bits");
+  if (input == kDynamic)
+    return kDynamic;
+
+  std::optional<int64_t> padded = checkedAdd(input, w.padBefore);
+  if (padded)
+    padded = checkedAdd(*padded, w.padAfter);
+  if (!padded)
+    return fail("padded input extent overflows 64 bits");
+  if (*span > *padded)
+    return fail("window extent " + std::to_string(*span) + " (kernel " + std::to_string(w.kernel) +
+                ", dilation " + std::to_string(w.dilation) + ") exceeds the padded input extent " +
+                std::to_string(*padded));
+
+  int64_t room = *padded - *span; // ≥ 0: positions past the first window
+  int64_t steps = room / w.stride;
+  if (w.ceilMode && room % w.stride != 0) {
+    // Round up, but a window may not start in the trailing padding.
+    // (steps + 1)·s < n + p_before, written so that nothing can overflow.
+    if (steps * w.stride < input + w.padBefore - w.stride)
+      ++steps;
+  }
+  return steps + 1;
+}
+
+} // namespace kiln::shape
