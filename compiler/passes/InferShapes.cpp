@@ -1,8 +1,9 @@
-// kiln-infer-shapes: refine every nn op's result type from its operands, function by function.
+// kiln-infer-shapes: refine every nn op's result type from its operands, across calls too.
 #include "passes/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_INFERSHAPES
@@ -16,33 +17,105 @@ namespace {
 struct InferShapesPass : kiln::impl::InferShapesBase<InferShapesPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SymbolTable symbols(module);
-    // Functions in order: a callee is defined before its callers in Kiln's output, and a call's
-    // result types are refreshed from its callee once the callee is done.
-    for (auto func : module.getOps<func::FuncOp>()) {
-      WalkResult walk = func.walk([&](Operation *op) {
-        if (auto call = dyn_cast<func::CallOp>(op)) {
-          if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
-            for (auto [result, type] :
-                 llvm::zip(call.getResults(), callee.getFunctionType().getResults()))
-              result.setType(type);
-          return WalkResult::advance();
-        }
-        if (!isa<kiln::nn::ShapeInference>(op))
-          return WalkResult::advance();
-        return failed(kiln::nn::refineResultType(op)) ? WalkResult::interrupt()
-                                                      : WalkResult::advance();
-      });
-      if (walk.wasInterrupted())
+    // Entry points (functions no call names) first: every other function is then reached through
+    // a call, where its unranked arguments take the types of the call's operands.
+    llvm::DenseSet<Operation *> called;
+    module.walk([&](func::CallOp call) {
+      if (func::FuncOp callee = lookupCallee(call))
+        called.insert(callee);
+    });
+    SmallVector<func::FuncOp> order;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!called.contains(func))
+        order.push_back(func);
+    for (auto func : module.getOps<func::FuncOp>())
+      if (called.contains(func))
+        order.push_back(func);
+    for (func::FuncOp func : order)
+      if (failed(inferFunction(func)))
         return signalPassFailure();
-      // The function's results follow its return values.
-      if (func.isExternal())
-        continue;
-      auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
-      func.setType(FunctionType::get(&getContext(), func.getArgumentTypes(),
-                                     ret.getOperandTypes()));
-    }
   }
+
+private:
+  static func::FuncOp lookupCallee(func::CallOp call) {
+    return SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+  }
+
+  // Infers `func`'s body, then sets its result types from its returns. A function already in
+  // progress (recursion) is left as it stands.
+  LogicalResult inferFunction(func::FuncOp func) {
+    if (done.contains(func) || !inProgress.insert(func).second)
+      return success();
+    WalkResult walk = func.walk([&](Operation *op) {
+      LogicalResult result = success();
+      if (auto call = dyn_cast<func::CallOp>(op))
+        result = inferCall(call);
+      else if (isa<kiln::nn::ShapeInference>(op))
+        result = kiln::nn::refineResultType(op);
+      return failed(result) ? WalkResult::interrupt() : WalkResult::advance();
+    });
+    inProgress.erase(func);
+    if (walk.wasInterrupted())
+      return failure();
+    done.insert(func);
+    if (func.isExternal())
+      return success();
+
+    std::optional<TypeRange> results;
+    for (Block &block : func.getBody()) {
+      auto ret = dyn_cast<func::ReturnOp>(block.getTerminator());
+      if (!ret)
+        continue;
+      if (results && *results != ret.getOperandTypes())
+        return ret.emitOpError() << "expects the result types of the function's other returns "
+                                 << *results << " after shape inference, got "
+                                 << ret.getOperandTypes();
+      results = ret.getOperandTypes();
+    }
+    if (results)
+      func.setType(FunctionType::get(&getContext(), func.getArgumentTypes(), *results));
+    return success();
+  }
+
+  // Infers the callee first (its unranked arguments taking this call's operand types when it has
+  // not been inferred yet), then gives the call the callee's result types.
+  LogicalResult inferCall(func::CallOp call) {
+    func::FuncOp callee = lookupCallee(call);
+    if (!callee)
+      return success(); // the verifier reports it
+    if (!callee.isExternal() && !done.contains(callee) && !inProgress.contains(callee))
+      refineArguments(callee, call.getOperandTypes());
+    if (failed(inferFunction(callee)))
+      return failure();
+    if (TypeRange(callee.getArgumentTypes()) != call.getOperandTypes())
+      return call.emitOpError() << "expects operands of @" << callee.getSymName()
+                                << "'s argument types " << callee.getArgumentTypes()
+                                << " after shape inference, got " << call.getOperandTypes()
+                                << " (functions are not specialized per call)";
+    for (auto [result, type] : llvm::zip(call.getResults(), callee.getResultTypes()))
+      result.setType(type);
+    return success();
+  }
+
+  static void refineArguments(func::FuncOp callee, TypeRange operandTypes) {
+    Block &entry = callee.getBody().front();
+    if (entry.getNumArguments() != operandTypes.size())
+      return; // the verifier reports it
+    bool changed = false;
+    for (auto [arg, type] : llvm::zip(entry.getArguments(), operandTypes)) {
+      auto unranked = dyn_cast<UnrankedTensorType>(arg.getType());
+      auto ranked = dyn_cast<RankedTensorType>(type);
+      if (unranked && ranked && unranked.getElementType() == ranked.getElementType()) {
+        arg.setType(type);
+        changed = true;
+      }
+    }
+    if (changed)
+      callee.setType(FunctionType::get(callee.getContext(), entry.getArgumentTypes(),
+                                       callee.getResultTypes()));
+  }
+
+  llvm::DenseSet<Operation *> done, inProgress;
 };
 
 } // namespace

@@ -14,4 +14,19 @@ def InferShapes : Pass<"kiln-infer-shapes", "mlir::ModuleOp"> {
   let dependentDialects = ["::kiln::nn::NNDialect", "::mlir::func::FuncDialect"];
 }
 
+def FormKernels : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
+  let summary = "Wrap each nn op of a function in its own kernel.fused";
+  let description = [{
+    Turns a function of nn ops into a program of kernels: every nn op but `nn.parameter`
+    becomes a `kernel.fused` whose region holds that op, named after the op's layer (its
+    NameLoc) and carrying the schedule attributes code generation reads. One op per kernel:
+    fusion passes, run after this one, merge kernels.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes of the target's vector unit, recorded in each kernel's schedule">
+  ];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
+}
+
 #endif // KILN_PASSES

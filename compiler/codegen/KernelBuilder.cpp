@@ -1,0 +1,174 @@
+// Builds a kernel.fused region into a Halide pipeline and compiles it ahead of time. Halide
+// reports errors by exception; they are caught here, at the one boundary, and become MLIR
+// diagnostics at the kernel's location.
+#include "codegen/Lowering.h"
+#include "codegen/Schedules.h"
+
+#include "kiln/Dialect/NN/NNDialect.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace Halide;
+using namespace mlir;
+
+namespace kiln::codegen {
+
+FailureOr<TargetSpec> parseTarget(llvm::StringRef name, Location loc) {
+  TargetSpec spec;
+  spec.name = name.str();
+  Target host = get_host_target();
+  if (name == "host") {
+    spec.halide = host;
+  } else if (name == "x86-64-avx2") {
+    spec.halide = Target("x86-64-linux-avx-avx2-f16c-fma-sse41");
+  } else if (name == "x86-64-avx512") {
+    spec.halide = Target("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
+  } else if (name == "arm-64-linux") {
+    spec.halide = Target("arm-64-linux");
+  } else if (name == "host-cuda") {
+    // PTX for compute capability 7.0 runs on every GPU since Volta (the driver JITs it).
+    spec.halide = host.with_feature(Target::CUDA).with_feature(Target::CUDACapability70);
+    spec.gpu = true;
+  } else if (Target::validate_target_string(name.str())) {
+    spec.halide = Target(name.str());
+    spec.gpu = spec.halide.has_gpu_feature();
+  } else {
+    return emitError(loc) << "unknown target '" << name
+                          << "'; expected host, x86-64-avx2, x86-64-avx512, arm-64-linux, "
+                             "host-cuda or a Halide target string";
+  }
+  if (spec.halide.has_feature(Target::AVX512))
+    spec.vectorWidth = 16;
+  else if (spec.halide.has_feature(Target::AVX2) || spec.halide.has_feature(Target::AVX))
+    spec.vectorWidth = 8;
+  else
+    spec.vectorWidth = 4; // SSE, NEON
+  return spec;
+}
+
+std::vector<Argument> KernelPipeline::arguments() const {
+  return std::vector<Argument>(inputs.begin(), inputs.end());
+}
+
+namespace {
+
+// Declares a buffer's static extents and dense strides so Halide can fold the index arithmetic;
+// only the batch (dynamic) is left to run time.
+template <typename Param>
+void constrainDense(Param &param, llvm::ArrayRef<int64_t> shape) {
+  int64_t rank = static_cast<int64_t>(shape.size());
+  int64_t stride = 1;
+  for (int64_t h = 0; h < rank; ++h) { // Halide order: tensor dim rank-1-h
+    int64_t extent = shape[rank - 1 - h];
+    param.dim(h).set_stride(static_cast<int>(stride));
+    if (extent == ShapedType::kDynamic) {
+      param.dim(h).set_min(0);
+      break; // only the outermost dimension may be dynamic
+    }
+    param.dim(h).set_bounds(0, static_cast<int>(extent));
+    stride *= extent;
+  }
+}
+
+std::string sanitize(llvm::StringRef name) {
+  std::string out;
+  for (char c : name)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+} // namespace
+
+FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &target) {
+  Block &body = kernel.getBody().front();
+  auto yield = cast<kernel::YieldOp>(body.getTerminator());
+  if (yield.getValues().size() != 1)
+    return kernel.emitOpError() << "code generation expects one output, got "
+                                << yield.getValues().size();
+  for (mlir::Type type : kernel->getOperandTypes()) {
+    auto tensor = cast<RankedTensorType>(type);
+    int64_t dynamic = tensor.getNumDynamicDims();
+    if (dynamic > 1 || (dynamic == 1 && !tensor.isDynamicDim(0)))
+      return kernel.emitOpError() << "code generation supports a dynamic batch only, got "
+                                  << type;
+  }
+  // Halide argument names must be distinct identifiers.
+  std::string prefix = sanitize(kernel.getName());
+  try {
+    KernelPipeline pipeline;
+    llvm::DenseMap<Value, TensorFunc> funcs;
+    for (BlockArgument arg : body.getArguments()) {
+      auto type = cast<RankedTensorType>(arg.getType());
+      ImageParam param(Float(32), static_cast<int>(type.getRank()),
+                       prefix + "_in" + std::to_string(arg.getArgNumber()));
+      constrainDense(param, type.getShape());
+      pipeline.inputs.push_back(param);
+      funcs[arg] = TensorFunc{Func(param), type.getShape().vec()};
+    }
+    std::function<void(Func, const TargetSpec &)> schedule;
+    TensorFunc result;
+    for (Operation &op : body.without_terminator()) {
+      std::vector<TensorFunc> operands;
+      for (Value operand : op.getOperands())
+        operands.push_back(funcs.lookup(operand));
+      FailureOr<LoweredOp> lowered = lowerOp(&op, operands, prefix + "_" +
+                                                                op.getName().stripDialect().str());
+      if (failed(lowered))
+        return failure();
+      funcs[op.getResult(0)] = lowered->result;
+      result = lowered->result;
+      schedule = lowered->schedule;
+    }
+    if (!schedule)
+      return kernel.emitOpError() << "has no ops to generate code for";
+
+    std::vector<Var> v = tensorVars(result.rank());
+    // Not the bare kernel name: a Func named like a math function ("tanh") clashes in Halide.
+    Func output(prefix + "_out");
+    output(halideOrder(v)) = result.at(std::vector<Expr>(v.begin(), v.end()));
+    schedule(output, target);
+    OutputImageParam outputBuffer = output.output_buffer();
+    constrainDense(outputBuffer, result.shape);
+    pipeline.output = output;
+    return pipeline;
+  } catch (const Halide::Error &error) {
+    return kernel.emitOpError() << "Halide rejected the kernel: " << error.what();
+  }
+}
+
+LogicalResult compileKernel(kernel::FusedOp kernel, const TargetSpec &target,
+                            const std::string &symbol, const std::string &objectPath,
+                            const std::string &dumpDir) {
+  FailureOr<KernelPipeline> pipeline = buildKernel(kernel, target);
+  if (failed(pipeline))
+    return failure();
+  Target kernelTarget = target.halide.with_feature(Target::NoRuntime);
+  std::vector<Argument> args = pipeline->arguments();
+  try {
+    pipeline->output.compile_to_object(objectPath, args, symbol, kernelTarget);
+    if (!dumpDir.empty()) {
+      std::string base = dumpDir + "/" + symbol;
+      pipeline->output.compile_to_lowered_stmt(base + ".stmt", args, StmtOutputFormat::Text,
+                                               kernelTarget);
+      pipeline->output.compile_to_lowered_stmt(base + ".html", args, StmtOutputFormat::HTML,
+                                               kernelTarget);
+      pipeline->output.compile_to_assembly(base + ".s", args, symbol, kernelTarget);
+    }
+  } catch (const Halide::Error &error) {
+    return kernel.emitOpError() << "Halide could not compile the kernel: " << error.what();
+  }
+  return success();
+}
+
+LogicalResult compileRuntime(const TargetSpec &target, const std::string &objectPath,
+                             Location loc) {
+  try {
+    compile_standalone_runtime(objectPath, target.halide);
+  } catch (const Halide::Error &error) {
+    return emitError(loc) << "Halide could not compile its runtime for " << target.name << ": "
+                          << error.what();
+  }
+  return success();
+}
+
+} // namespace kiln::codegen

@@ -1,0 +1,412 @@
+// The Halide algorithm and CPU/GPU schedule of each nn op, one function per op.
+//
+// Tile sizes: a conv output tile is `lanes` x-positions × 8 output channels, 8 vector
+// accumulators held in registers through the whole reduction (AVX-512 has 32 vector
+// registers, AVX2 16: 8 accumulators leave room for the broadcast weights and input vectors).
+#include "codegen/Lowering.h"
+#include "codegen/Schedules.h"
+
+#include "kiln/Dialect/NN/NNDialect.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace Halide;
+using mlir::FailureOr;
+namespace nn = kiln::nn;
+
+namespace kiln::codegen {
+
+Expr TensorFunc::at(const std::vector<Expr> &index) const {
+  return func(std::vector<Expr>(index.rbegin(), index.rend()));
+}
+
+std::vector<Var> tensorVars(int64_t rank) {
+  static const char *spatial[] = {"x", "y", "z"};
+  std::vector<Var> vars;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (rank >= 3 && i == 0)
+      vars.emplace_back("n");
+    else if (rank >= 3 && i == 1)
+      vars.emplace_back("c");
+    else if (rank >= 3)
+      vars.emplace_back(spatial[rank - 1 - i]);
+    else
+      vars.emplace_back(i == rank - 1 ? "f" : "n");
+  }
+  return vars;
+}
+
+std::vector<Var> halideOrder(const std::vector<Var> &vars) {
+  return std::vector<Var>(vars.rbegin(), vars.rend());
+}
+
+namespace {
+
+std::vector<int64_t> resultShape(mlir::Operation *op) {
+  return llvm::cast<mlir::RankedTensorType>(op->getResult(0).getType()).getShape().vec();
+}
+
+std::vector<Expr> asExprs(const std::vector<Var> &vars) { return {vars.begin(), vars.end()}; }
+
+// The input with `value` outside [0, extent) in each spatial dimension that is padded (every
+// spatial dimension when `always`: a ceil-mode pooling window may overhang the input).
+Func padSpatial(const TensorFunc &input, llvm::ArrayRef<int64_t> padding, Expr value,
+                bool always = false) {
+  int64_t spatial = input.rank() - 2;
+  bool padded = false;
+  Region bounds(input.rank()); // Halide order; an undefined Range leaves a dimension alone
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (!always && padding[i] == 0 && padding[spatial + i] == 0)
+      continue;
+    padded = true;
+    bounds[spatial - 1 - i] = Range(0, static_cast<int>(input.shape[2 + i]));
+  }
+  if (!padded)
+    return input.func;
+  return BoundaryConditions::constant_exterior(input.func, value, bounds);
+}
+
+// Output tiles of `lanes` x-positions × `channelTile` channels, computed by `accumulator` held
+// in registers at the tile; the tiles' rows run in parallel. `output` and `accumulator` index
+// (spatial..., c, n) in Halide order.
+void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64_t> &shape,
+                          int64_t channelTile, const TargetSpec &target,
+                          const std::vector<RVar> &reductionInnerToOuter) {
+  int64_t rank = static_cast<int64_t>(shape.size());
+  if (target.gpu) {
+    scheduleGpu(output, rank);
+    accumulator.compute_at(output, Var("xi"));
+    return;
+  }
+  std::vector<Var> args = output.args();
+  Var x = args[0], c = args[rank - 2], n = args[rank - 1];
+  int lanes = lanesFor(shape.back(), target.vectorWidth);
+  int64_t tile = std::min<int64_t>(channelTile, shape[1]);
+  Var xo("xo"), xi("xi"), co("co"), ci("ci");
+  output.split(x, xo, xi, lanes, TailStrategy::ShiftInwards)
+      .split(c, co, ci, static_cast<int>(tile), TailStrategy::ShiftInwards);
+  std::vector<VarOrRVar> order{xi, ci, xo, co};
+  for (int64_t i = 1; i < rank - 2; ++i)
+    order.push_back(args[i]);
+  order.push_back(n);
+  output.reorder(order);
+  if (lanes > 1)
+    output.vectorize(xi);
+  output.unroll(ci);
+  // Rows (or, for 1-D data, channel tiles) of every image in parallel.
+  Var task("task");
+  if (rank > 3)
+    output.fuse(args[rank - 3], n, task).parallel(task);
+  else
+    output.fuse(co, n, task).parallel(task);
+
+  std::vector<Var> accArgs = accumulator.args();
+  accumulator.compute_at(output, xo).store_in(MemoryType::Stack);
+  if (lanes > 1)
+    accumulator.vectorize(accArgs[0]);
+  accumulator.unroll(accArgs[rank - 2]);
+  std::vector<VarOrRVar> updateOrder{accArgs[0], accArgs[rank - 2]};
+  for (const RVar &r : reductionInnerToOuter)
+    updateOrder.push_back(r);
+  for (int64_t i = 1; i < rank - 2; ++i)
+    updateOrder.push_back(accArgs[i]);
+  updateOrder.push_back(accArgs[rank - 1]);
+  accumulator.update().reorder(updateOrder);
+  if (lanes > 1)
+    accumulator.update().vectorize(accArgs[0]);
+  accumulator.update().unroll(accArgs[rank - 2]);
+}
+
+FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
+                               const std::string &name) {
+  const TensorFunc &input = in[0], &weight = in[1];
+  std::vector<int64_t> shape = resultShape(op);
+  int64_t rank = static_cast<int64_t>(shape.size()), spatial = rank - 2;
+  int64_t groups = op.getGroups();
+  int64_t inPerGroup = input.shape[1] / groups, outPerGroup = weight.shape[0] / groups;
+  llvm::ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(),
+                          padding = op.getPadding();
+
+  // Reduction over the kernel window (innermost spatial first) and the group's input channels.
+  Region window;
+  for (int64_t i = spatial - 1; i >= 0; --i)
+    window.push_back(Range(0, static_cast<int>(weight.shape[2 + i])));
+  window.push_back(Range(0, static_cast<int>(inPerGroup)));
+  RDom r(window, name + "_r");
+  auto kernelVar = [&](int64_t i) { return r[spatial - 1 - i]; }; // tensor-order spatial i
+  RVar channel = r[spatial];
+
+  std::vector<Var> v = tensorVars(rank);
+  Func padded = padSpatial(input, padding, 0.0f);
+  Expr group = groups == 1 ? Expr(0) : v[1] / static_cast<int>(outPerGroup);
+  std::vector<Expr> inputIndex{v[0], group * static_cast<int>(inPerGroup) + channel};
+  std::vector<Expr> weightIndex{v[1], channel};
+  for (int64_t i = 0; i < spatial; ++i) {
+    inputIndex.push_back(v[2 + i] * static_cast<int>(strides[i]) -
+                         static_cast<int>(padding[i]) +
+                         kernelVar(i) * static_cast<int>(dilations[i]));
+    weightIndex.push_back(kernelVar(i));
+  }
+  TensorFunc paddedInput{padded, input.shape};
+
+  Func conv(name);
+  std::vector<Var> hv = halideOrder(v);
+  conv(hv) = in.size() > 2 ? in[2].at({v[1]}) : Expr(0.0f);
+  conv(hv) += paddedInput.at(inputIndex) * weight.at(weightIndex);
+
+  std::vector<RVar> reduction;
+  for (int i = 0; i < r.dimensions(); ++i)
+    reduction.push_back(r[i]);
+  LoweredOp lowered{{conv, shape}, nullptr};
+  lowered.schedule = [conv, shape, reduction](Func output, const TargetSpec &target) {
+    scheduleChannelTiled(output, conv, shape, /*channelTile=*/8, target, reduction);
+  };
+  return lowered;
+}
+
+// Max and average pooling share the window arithmetic.
+template <typename PoolOp>
+FailureOr<LoweredOp> lowerPool(PoolOp op, const TensorFunc &input, const std::string &name,
+                               bool isMax, bool countIncludePad) {
+  std::vector<int64_t> shape = resultShape(op);
+  int64_t rank = static_cast<int64_t>(shape.size()), spatial = rank - 2;
+  llvm::ArrayRef<int64_t> kernel = op.getKernelSize(), strides = op.getStrides(),
+                          padding = op.getPadding();
+  Region window;
+  for (int64_t i = spatial - 1; i >= 0; --i)
+    window.push_back(Range(0, static_cast<int>(kernel[i])));
+  RDom r(window, name + "_r");
+  std::vector<Var> v = tensorVars(rank);
+  std::vector<Expr> index{v[0], v[1]};
+  for (int64_t i = 0; i < spatial; ++i)
+    index.push_back(v[2 + i] * static_cast<int>(strides[i]) - static_cast<int>(padding[i]) +
+                    r[spatial - 1 - i]);
+  std::vector<Var> hv = halideOrder(v);
+  Func pool(name);
+  if (isMax) {
+    // Padding never wins: it reads as the lowest float.
+    TensorFunc padded{padSpatial(input, padding, Float(32).min(), true), input.shape};
+    pool(hv) = maximum(padded.at(index));
+  } else {
+    TensorFunc padded{padSpatial(input, padding, 0.0f, true), input.shape};
+    Func sum(name + "_sum");
+    sum(hv) = Halide::sum(padded.at(index));
+    // PyTorch's divisor: the window clipped to the padded input (count_include_pad), or to
+    // the input itself.
+    Expr count = 1;
+    for (int64_t i = 0; i < spatial; ++i) {
+      int n = static_cast<int>(input.shape[2 + i]);
+      Expr start = v[2 + i] * static_cast<int>(strides[i]) - static_cast<int>(padding[i]);
+      Expr end = min(start + static_cast<int>(kernel[i]), n + static_cast<int>(padding[spatial + i]));
+      if (!countIncludePad) {
+        start = max(start, 0);
+        end = min(end, n);
+      }
+      count *= end - start;
+    }
+    pool(hv) = sum(hv) / cast<float>(count);
+  }
+  LoweredOp lowered{{pool, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
+template <typename GlobalPoolOp>
+FailureOr<LoweredOp> lowerGlobalPool(GlobalPoolOp op, const TensorFunc &input,
+                                     const std::string &name, bool isMax) {
+  std::vector<int64_t> shape = resultShape(op);
+  int64_t rank = static_cast<int64_t>(shape.size()), spatial = rank - 2;
+  Region window;
+  int64_t count = 1;
+  for (int64_t i = spatial - 1; i >= 0; --i) {
+    window.push_back(Range(0, static_cast<int>(input.shape[2 + i])));
+    count *= input.shape[2 + i];
+  }
+  RDom r(window, name + "_r");
+  std::vector<Var> v = tensorVars(rank);
+  std::vector<Expr> index{v[0], v[1]};
+  for (int64_t i = 0; i < spatial; ++i)
+    index.push_back(r[spatial - 1 - i]);
+  Func pool(name);
+  std::vector<Var> hv = halideOrder(v);
+  if (isMax)
+    pool(hv) = maximum(input.at(index));
+  else
+    pool(hv) = Halide::sum(input.at(index)) / static_cast<float>(count);
+  LoweredOp lowered{{pool, shape}, nullptr};
+  lowered.schedule = [rank](Func output, const TargetSpec &target) {
+    if (target.gpu)
+      return scheduleGpu(output, rank);
+    // Spatial extents are 1: vectorize over channels (strided reads), images in parallel.
+    std::vector<Var> args = output.args();
+    output.vectorize(args[rank - 2], 8, TailStrategy::GuardWithIf).parallel(args[rank - 1]);
+  };
+  return lowered;
+}
+
+FailureOr<LoweredOp> lowerBatchNorm(nn::BatchNormOp op, const std::vector<TensorFunc> &in,
+                                    const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  std::vector<Var> v = tensorVars(static_cast<int64_t>(shape.size()));
+  // Inference: y = x·scale + shift with per-channel scale = γ/√(var + ε), shift = β − mean·scale.
+  Var c("c");
+  Func scale(name + "_scale"), shift(name + "_shift");
+  float eps = static_cast<float>(op.getEpsilon().convertToDouble());
+  scale(c) = in[1].func(c) / sqrt(in[4].func(c) + eps);
+  shift(c) = in[2].func(c) - in[3].func(c) * scale(c);
+  Func bn(name);
+  bn(halideOrder(v)) = in[0].at(asExprs(v)) * scale(v[1]) + shift(v[1]);
+  LoweredOp lowered{{bn, shape}, nullptr};
+  lowered.schedule = [shape, scale, shift](Func output, const TargetSpec &target) {
+    Func s = scale, t = shift;
+    s.compute_root();
+    t.compute_root();
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
+FailureOr<LoweredOp> lowerDense(nn::DenseOp op, const std::vector<TensorFunc> &in,
+                                const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  int64_t features = in[1].shape[1];
+  RDom r(0, static_cast<int>(features), name + "_r");
+  Var m("m"), n("n");
+  Func dense(name);
+  dense(m, n) = in.size() > 2 ? in[2].func(m) : Expr(0.0f);
+  dense(m, n) += in[0].func(r, n) * in[1].func(r, m);
+  LoweredOp lowered{{dense, shape}, nullptr};
+  lowered.schedule = [dense, features, r, m](Func output, const TargetSpec &target) {
+    Func d = dense;
+    if (target.gpu) {
+      scheduleGpu(output, 2);
+      d.compute_at(output, Var("xi"));
+      return;
+    }
+    // Weight rows are contiguous in the features: the dot products are vectorized along them
+    // with rfactor (`lanes` partial sums per output). Blocks of 8 units run in parallel, each
+    // over every image, so a block's weight rows stay in cache across the batch.
+    std::vector<Var> args = output.args();
+    Var mo("mo"), mi("mi");
+    output.split(args[0], mo, mi, 8, TailStrategy::GuardWithIf).reorder(mi, args[1], mo).parallel(mo);
+    d.compute_at(output, mi);
+    int lanes = lanesFor(features, target.vectorWidth);
+    if (lanes == 1)
+      return;
+    RVar ro("ro"), ri("ri");
+    Var lane("lane");
+    Func partial = d.update().split(r.x, ro, ri, lanes, TailStrategy::GuardWithIf).rfactor(ri, lane);
+    partial.compute_at(d, m).vectorize(lane);
+    partial.update().vectorize(lane);
+  };
+  return lowered;
+}
+
+FailureOr<LoweredOp> lowerElementwise(mlir::Operation *op, const std::vector<TensorFunc> &in,
+                                      const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  std::vector<Var> v = tensorVars(static_cast<int64_t>(shape.size()));
+  std::vector<Expr> index = asExprs(v);
+  Expr x = in[0].at(index);
+  Expr value = llvm::TypeSwitch<mlir::Operation *, Expr>(op)
+                   .Case([&](nn::AddOp) { return x + in[1].at(index); })
+                   .Case([&](nn::ReluOp) { return max(x, 0.0f); })
+                   // Halide's tanh calls scalar libm; this form vectorizes (|error| < 1e-6).
+                   .Case([&](nn::TanhOp) { return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f); })
+                   .Case([&](nn::SigmoidOp) { return 1.0f / (1.0f + fast_exp(-x)); })
+                   .Default([&](mlir::Operation *) { return Expr(); });
+  Func f(name);
+  f(halideOrder(v)) = value;
+  LoweredOp lowered{{f, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
+FailureOr<LoweredOp> lowerFlatten(nn::FlattenOp op, const TensorFunc &input,
+                                  const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  Var f("f"), n("n");
+  // Split the flat feature index into the input's dimensions, innermost first.
+  std::vector<Expr> index(input.rank());
+  index[0] = n;
+  Expr rest = f;
+  for (int64_t i = input.rank() - 1; i >= 1; --i) {
+    int extent = static_cast<int>(input.shape[i]);
+    index[i] = i == 1 ? rest : rest % extent;
+    rest = rest / extent;
+  }
+  Func flat(name);
+  flat(f, n) = input.at(index);
+  LoweredOp lowered{{flat, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
+template <typename SoftmaxLikeOp>
+FailureOr<LoweredOp> lowerSoftmax(SoftmaxLikeOp op, const TensorFunc &input,
+                                  const std::string &name, bool isLog) {
+  std::vector<int64_t> shape = resultShape(op);
+  int64_t rank = static_cast<int64_t>(shape.size()), axis = op.getAxis();
+  std::vector<Var> v = tensorVars(rank);
+  RDom r(0, static_cast<int>(shape[axis]), name + "_r");
+  std::vector<Expr> along = asExprs(v);
+  along[axis] = r;
+  // The reductions are over everything but `axis`: their Funcs drop that variable by reading it
+  // as 0 from a Func of all vars (simple; the extra dimension has extent 1).
+  std::vector<Var> hv = halideOrder(v);
+  Func rowMax(name + "_max"), rowSum(name + "_sum"), out(name);
+  rowMax(hv) = maximum(input.at(along));
+  std::vector<Expr> base = asExprs(v);
+  base[axis] = 0;
+  std::vector<Expr> baseHalide(base.rbegin(), base.rend());
+  rowSum(hv) = Halide::sum(exp(input.at(along) - rowMax(baseHalide)));
+  Expr shifted = input.at(asExprs(v)) - rowMax(baseHalide);
+  out(hv) = isLog ? shifted - log(rowSum(baseHalide)) : exp(shifted) / rowSum(baseHalide);
+  LoweredOp lowered{{out, shape}, nullptr};
+  lowered.schedule = [rowMax, rowSum, shape](Func output, const TargetSpec &target) {
+    Func m = rowMax, s = rowSum;
+    if (target.gpu) {
+      scheduleGpu(output, static_cast<int64_t>(shape.size()));
+      m.compute_at(output, Var("xi"));
+      s.compute_at(output, Var("xi"));
+      return;
+    }
+    std::vector<Var> args = output.args();
+    output.parallel(args.back());
+    m.compute_at(output, args.back());
+    s.compute_at(output, args.back());
+  };
+  return lowered;
+}
+
+} // namespace
+
+FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> &in,
+                             const std::string &name) {
+  return llvm::TypeSwitch<mlir::Operation *, FailureOr<LoweredOp>>(op)
+      .Case([&](nn::ConvOp conv) { return lowerConv(conv, in, name); })
+      .Case([&](nn::MaxPoolOp pool) { return lowerPool(pool, in[0], name, /*isMax=*/true, false); })
+      .Case([&](nn::AvgPoolOp pool) { 
+        return lowerPool(pool, in[0], name, /*isMax=*/false, pool.getCountIncludePad());
+      })
+      .Case([&](nn::GlobalMaxPoolOp pool) { return lowerGlobalPool(pool, in[0], name, true); })
+      .Case([&](nn::GlobalAvgPoolOp pool) { return lowerGlobalPool(pool, in[0], name, false); })
+      .Case([&](nn::BatchNormOp bn) { return lowerBatchNorm(bn, in, name); })
+      .Case([&](nn::DenseOp dense) { return lowerDense(dense, in, name); })
+      .Case<nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp>(
+          [&](mlir::Operation *e) { return lowerElementwise(e, in, name); })
+      .Case([&](nn::FlattenOp flatten) { return lowerFlatten(flatten, in[0], name); })
+      .Case([&](nn::SoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/false); })
+      .Case([&](nn::LogSoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/true); })
+      .Default([&](mlir::Operation *other) -> FailureOr<LoweredOp> {
+        return other->emitOpError() << "has no Halide code generation";
+      });
+}
+
+} // namespace kiln::codegen

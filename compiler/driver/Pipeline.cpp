@@ -1,0 +1,98 @@
+// The kilnc pipeline: model loading by file kind, the nn pass pipeline, and per-stage IR dumps.
+#include "driver/Pipeline.h"
+
+#include "frontend/KilnParser.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassInstrumentation.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+void registerKilnDialects(DialectRegistry &registry) {
+  registry.insert<nn::NNDialect, func::FuncDialect>();
+}
+
+OwningOpRef<ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, MLIRContext *context) {
+  const llvm::MemoryBuffer *buffer = sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  StringRef name = buffer->getBufferIdentifier();
+  StringRef ext = llvm::sys::path::extension(name);
+  if (ext == ".kiln")
+    return parseKilnModel(sourceMgr, context);
+  if (ext == ".mlir")
+    return parseSourceFile<ModuleOp>(sourceMgr, context);
+  emitError(FileLineColLoc::get(context, name, 0, 0))
+      << "unknown model file kind '" << ext << "'; expected .kiln or .mlir";
+  return nullptr;
+}
+
+void buildNNPipeline(OpPassManager &pm) {
+  pm.addPass(createInferShapes());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+namespace {
+
+// Writes the module to `dir/NN-<stage>.mlir` after every pass, each file atomically.
+class DumpIRInstrumentation : public PassInstrumentation {
+public:
+  explicit DumpIRInstrumentation(std::string dir, unsigned firstIndex)
+      : dir(std::move(dir)), index(firstIndex) {}
+
+  void runAfterPass(Pass *pass, Operation *op) override {
+    if (isa<ModuleOp>(op))
+      (void)dumpStage(dir, index++, pass->getArgument(), op);
+  }
+
+  static LogicalResult dumpStage(StringRef dir, unsigned index, StringRef stage, Operation *op) {
+    std::string path = llvm::formatv("{0}/{1,0+2}-{2}.mlir", dir, index, stage).str();
+    llvm::Error error = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+      op->print(os, OpPrintingFlags().enableDebugInfo(false));
+      return llvm::Error::success();
+    });
+    if (error) {
+      emitError(op->getLoc()) << "cannot write " << path << ": "
+                              << llvm::toString(std::move(error));
+      return failure();
+    }
+    return success();
+  }
+
+private:
+  std::string dir;
+  unsigned index;
+};
+
+} // namespace
+
+LogicalResult runNNPipeline(ModuleOp module, const PipelineOptions &options) {
+  PassManager pm(module->getName());
+  if (options.printIRAfterAll) {
+    module.getContext()->disableMultithreading();
+    pm.enableIRPrinting(/*shouldPrintBeforePass=*/nullptr,
+                        /*shouldPrintAfterPass=*/[](Pass *, Operation *) { return true; },
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+  }
+  if (!options.dumpIRDir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpIRDir))
+      return emitError(module.getLoc())
+             << "cannot create directory " << options.dumpIRDir << ": " << ec.message();
+    if (failed(DumpIRInstrumentation::dumpStage(options.dumpIRDir, 0, "input", module)))
+      return failure();
+    pm.addInstrumentation(std::make_unique<DumpIRInstrumentation>(options.dumpIRDir, 1));
+  }
+  buildNNPipeline(pm);
+  return pm.run(module);
+}
+
+} // namespace kiln

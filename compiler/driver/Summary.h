@@ -1,0 +1,43 @@
+// `kilnc --summary`: per layer the output shape, parameter count and FLOPs, and the totals.
+#ifndef KILN_DRIVER_SUMMARY_H
+#define KILN_DRIVER_SUMMARY_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct LayerSummary {
+  std::string name;              // the layer's name in the model file (or the op's name)
+  std::string op;                // the nn op, without the dialect prefix
+  std::vector<int64_t> shape;    // output shape; ShapedType::kDynamic for the batch
+  int64_t parameters = 0;        // trainable elements first used by this layer
+  int64_t buffers = 0;           // non-trainable elements (batch-norm statistics)
+  int64_t flops = 0;             // per image, see summarizeModel
+};
+
+struct ModelSummary {
+  std::string model;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> inputs;
+  std::vector<LayerSummary> layers;
+  int64_t parameters = 0;
+  int64_t buffers = 0;
+  int64_t flops = 0;
+};
+
+// Summarizes @forward of a shape-inferred nn module. FLOPs are per image (batch 1): 2 per
+// multiply-accumulate for convolution and dense layers (bias adds not counted, as in the usual
+// published figures), one per window element and output for pooling, 2 per element for batch
+// norm (a scale and a shift once folded), one per element for activations, adds and flatten's 0.
+// Fails with a diagnostic when there is no @forward or a shape is not inferred.
+mlir::FailureOr<ModelSummary> summarizeModel(mlir::ModuleOp module);
+
+void printSummary(const ModelSummary &summary, llvm::raw_ostream &os);
+
+} // namespace kiln
+
+#endif // KILN_DRIVER_SUMMARY_H

@@ -1,0 +1,124 @@
+// Batch norm, dense, elementwise, flatten and softmax kernels against the reference on random
+// shapes. Tolerance |out − ref| ≤ 1e-5 + 1e-3·|ref| (tanh and sigmoid use fast_exp, whose
+// relative error is about 1e-7).
+#include "KernelHarness.h"
+
+#include <gtest/gtest.h>
+
+namespace kiln::testing {
+namespace {
+
+constexpr unsigned kSeed = 20261127;
+
+int64_t pick(std::mt19937 &rng, int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
+
+std::vector<int64_t> randomShape(std::mt19937 &rng, int64_t minRank, int64_t maxRank) {
+  int64_t rank = pick(rng, minRank, maxRank);
+  std::vector<int64_t> shape{pick(rng, 1, 4), pick(rng, 1, 9)};
+  for (int64_t i = 2; i < rank; ++i)
+    shape.push_back(pick(rng, 1, 6));
+  return shape;
+}
+
+void expectMatches(const OpCase &c, const Tensor &ref, int config) {
+  Tensor out;
+  std::string error;
+  ASSERT_TRUE(runKernel(c, &out, &error)) << "seed " << kSeed << ", configuration " << config
+                                          << ": " << error;
+  ASSERT_EQ(compareTensors(out, ref, 1e-5, 1e-3), "")
+      << "seed " << kSeed << ", configuration " << config << ": " << c.op;
+}
+
+TEST(OpsNumerics, BatchNormInference) {
+  std::mt19937 rng(kSeed);
+  for (int config = 0; config < 100; ++config) {
+    std::vector<int64_t> in = randomShape(rng, 2, 5);
+    int64_t c = in[1];
+    OpCase k;
+    k.inputs = {randomTensor(in, rng), randomTensor({c}, rng), randomTensor({c}, rng),
+                randomTensor({c}, rng), randomTensor({c}, rng)};
+    for (double &v : k.inputs[4].data)
+      v = std::abs(v) + 0.1f; // a variance
+    std::string stat = mlirType({c}, false);
+    k.argTypes = {mlirType(in, true), stat, stat, stat, stat};
+    k.op = "nn.batch_norm %a0, %a1, %a2, %a3, %a4 epsilon = 1.0e-05 momentum = 1.0e-01 : (" +
+           k.argTypes[0] + ", " + stat + ", " + stat + ", " + stat + ", " + stat +
+           ") -> tensor<*xf32>";
+    Tensor ref = reference::batchNormInference(k.inputs[0], k.inputs[1], k.inputs[2],
+                                               k.inputs[3], k.inputs[4], 1e-5);
+    expectMatches(k, ref, config);
+  }
+}
+
+TEST(OpsNumerics, Dense) {
+  std::mt19937 rng(kSeed + 1);
+  for (int config = 0; config < 150; ++config) {
+    int64_t n = pick(rng, 1, 4), features = pick(rng, 1, 70), units = pick(rng, 1, 20);
+    bool bias = pick(rng, 0, 1);
+    OpCase k;
+    k.inputs = {randomTensor({n, features}, rng), randomTensor({units, features}, rng)};
+    k.argTypes = {mlirType({n, features}, true), mlirType({units, features}, false)};
+    std::string operands = "%a0, %a1", types = k.argTypes[0] + ", " + k.argTypes[1];
+    if (bias) {
+      k.inputs.push_back(randomTensor({units}, rng));
+      k.argTypes.push_back(mlirType({units}, false));
+      operands += ", %a2";
+      types += ", " + k.argTypes[2];
+    }
+    k.op = "nn.dense " + operands + " : (" + types + ") -> tensor<*xf32>";
+    Tensor ref = reference::dense(k.inputs[0], k.inputs[1], bias ? &k.inputs[2] : nullptr);
+    expectMatches(k, ref, config);
+  }
+}
+
+TEST(OpsNumerics, ElementwiseAndFlatten) {
+  std::mt19937 rng(kSeed + 2);
+  const char *ops[] = {"add", "relu", "tanh", "sigmoid", "flatten"};
+  for (int config = 0; config < 150; ++config) {
+    std::string name = ops[config % 5];
+    std::vector<int64_t> in = randomShape(rng, 2, 5);
+    OpCase k;
+    k.inputs = {randomTensor(in, rng)};
+    for (double &v : k.inputs[0].data)
+      v = static_cast<float>(v * 4); // reach tanh's and sigmoid's tails
+    k.argTypes = {mlirType(in, true)};
+    Tensor ref;
+    if (name == "add") {
+      k.inputs.push_back(randomTensor(in, rng));
+      k.argTypes.push_back(k.argTypes[0]);
+      k.op = "nn.add %a0, %a1 : (" + k.argTypes[0] + ", " + k.argTypes[0] + ") -> tensor<*xf32>";
+      ref = reference::add(k.inputs[0], k.inputs[1]);
+    } else {
+      k.op = "nn." + name + " %a0 : " + k.argTypes[0] + " -> tensor<*xf32>";
+      ref = name == "relu"    ? reference::relu(k.inputs[0])
+            : name == "tanh"  ? reference::tanh(k.inputs[0])
+            : name == "sigmoid" ? reference::sigmoid(k.inputs[0])
+                              : reference::flatten(k.inputs[0]);
+    }
+    expectMatches(k, ref, config);
+  }
+}
+
+TEST(OpsNumerics, SoftmaxAndLogSoftmax) {
+  std::mt19937 rng(kSeed + 3);
+  for (int config = 0; config < 100; ++config) {
+    std::vector<int64_t> in = randomShape(rng, 2, 4);
+    int64_t axis = pick(rng, 1, static_cast<int64_t>(in.size()) - 1);
+    bool isLog = config % 2;
+    OpCase k;
+    k.inputs = {randomTensor(in, rng)};
+    for (double &v : k.inputs[0].data)
+      v = static_cast<float>(v * 10);
+    k.argTypes = {mlirType(in, true)};
+    k.op = std::string(isLog ? "nn.log_softmax" : "nn.softmax") + " %a0 axis = " +
+           std::to_string(axis) + " : " + k.argTypes[0] + " -> tensor<*xf32>";
+    Tensor ref = isLog ? reference::logSoftmax(k.inputs[0], axis)
+                       : reference::softmax(k.inputs[0], axis);
+    expectMatches(k, ref, config);
+  }
+}
+
+} // namespace
+} // namespace kiln::testing

@@ -1,0 +1,138 @@
+// kilnc: compiles a model file (.kiln or .mlir). A thin main over compiler/driver.
+#include "driver/Pipeline.h"
+#include "driver/Summary.h"
+#include "frontend/Diagnostics.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Emit { NN, Summary };
+
+struct Flags {
+  cl::opt<std::string> input{cl::Positional, cl::desc("<model.kiln | model.mlir>"), cl::Required};
+  cl::opt<std::string> output{"o", cl::desc("Output file (default: stdout)"),
+                              cl::value_desc("path"), cl::init("-")};
+  cl::opt<Emit> emit{"emit", cl::desc("What to produce"), cl::init(Emit::NN),
+                     cl::values(clEnumValN(Emit::NN, "nn", "the nn dialect with inferred shapes"),
+                                clEnumValN(Emit::Summary, "summary",
+                                           "per-layer shapes, parameters and FLOPs"))};
+  cl::opt<bool> summary{"summary", cl::desc("Same as --emit=summary")};
+  cl::opt<bool> printIRAfterAll{"print-ir-after-all",
+                                cl::desc("Print the IR after every pass to stderr")};
+  cl::opt<std::string> dumpIR{"dump-ir", cl::desc("Write one numbered file per stage into DIR"),
+                              cl::value_desc("DIR")};
+  cl::opt<bool> splitInputFile{
+      "split-input-file",
+      cl::desc("Compile each chunk between '# -----' (.kiln) or '// -----' (.mlir) lines "
+               "separately (for tests)")};
+};
+
+// Compiles one buffer: load, run the nn pipeline, emit. Diagnostics are printed by the handler.
+LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Flags &flags,
+                            llvm::raw_ostream &os) {
+  MLIRContext context;
+  DialectRegistry registry;
+  kiln::registerKilnDialects(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  kiln::SourceDiagnosticHandler diagnostics(sourceMgr, &context, llvm::errs());
+
+  OwningOpRef<ModuleOp> module = kiln::loadModel(sourceMgr, &context);
+  if (!module)
+    return failure();
+  kiln::PipelineOptions options;
+  options.printIRAfterAll = flags.printIRAfterAll;
+  options.dumpIRDir = flags.dumpIR;
+  if (failed(kiln::runNNPipeline(*module, options)))
+    return failure();
+
+  if (flags.summary || flags.emit == Emit::Summary) {
+    FailureOr<kiln::ModelSummary> summary = kiln::summarizeModel(*module);
+    if (failed(summary))
+      return failure();
+    kiln::printSummary(*summary, os);
+    return success();
+  }
+  module->print(os);
+  os << "\n";
+  return success();
+}
+
+// Splits on marker lines; each chunk keeps its line numbers (it is prefixed with the newlines
+// that precede it), so diagnostics point at the original file's lines.
+LogicalResult compileSplit(const llvm::MemoryBuffer &whole, StringRef marker, const Flags &flags,
+                           llvm::raw_ostream &os) {
+  StringRef text = whole.getBuffer();
+  bool ok = true;
+  size_t chunkStart = 0;
+  unsigned chunkLine = 0, line = 0;
+  auto flush = [&](size_t end) {
+    std::string chunk(chunkLine, '\n');
+    chunk += text.substr(chunkStart, end - chunkStart).str();
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(chunk, whole.getBufferIdentifier());
+    if (failed(compileBuffer(std::move(buffer), flags, os)))
+      ok = false;
+  };
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t eol = text.find('\n', pos);
+    size_t next = eol == StringRef::npos ? text.size() + 1 : eol + 1;
+    StringRef lineText = text.slice(pos, eol == StringRef::npos ? text.size() : eol);
+    if (lineText.trim() == marker) {
+      flush(pos);
+      os << marker << "\n";
+      chunkStart = std::min(next, text.size());
+      chunkLine = line + 1;
+    }
+    ++line;
+    pos = next;
+  }
+  flush(text.size());
+  return success(ok);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  Flags flags;
+  cl::ParseCommandLineOptions(argc, argv, "Kiln: compiles a convolutional network\n");
+
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(flags.input, &error);
+  if (!input) {
+    llvm::WithColor::error(llvm::errs(), "kilnc") << error << "\n";
+    return 1;
+  }
+  auto out = openOutputFile(flags.output, &error);
+  if (!out) {
+    llvm::WithColor::error(llvm::errs(), "kilnc") << error << "\n";
+    return 1;
+  }
+
+  LogicalResult result = failure();
+  if (flags.splitInputFile) {
+    StringRef marker = llvm::sys::path::extension(flags.input) == ".kiln" ? "# -----" : "// -----";
+    result = compileSplit(*input, marker, flags, out->os());
+  } else {
+    result = compileBuffer(std::move(input), flags, out->os());
+  }
+  if (failed(result))
+    return 1;
+  out->keep();
+  return 0;
+}
