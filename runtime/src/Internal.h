@@ -1,0 +1,44 @@
+// Helpers shared by the runtime's translation units; not part of the public API.
+#ifndef KILN_RUNTIME_INTERNAL_H
+#define KILN_RUNTIME_INTERNAL_H
+
+#include "kiln/runtime.h"
+
+#include <cstdarg>
+#include <cstdint>
+#include <string>
+
+// Internal symbols stay out of libkiln_runtime.so's dynamic symbol table.
+namespace kiln_rt __attribute__((visibility("hidden"))) {
+
+// Tensors the runtime allocates are aligned for the widest vector loads the kernels use.
+constexpr size_t kTensorAlignment = 64;
+
+// a * b, or false when it overflows int64 (both operands are >= 0).
+inline bool checkedMul(int64_t a, int64_t b, int64_t *out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+
+// 64-byte aligned memory of at least `bytes` (and at least one alignment unit, so an empty
+// tensor still has non-NULL data); NULL when out of memory. Release with std::free.
+void *allocateAligned(size_t bytes);
+
+// "[8, 1, 28, 28]"; extents < 0 print as "N" (a dynamic batch).
+std::string formatShape(int32_t rank, const int64_t *shape);
+
+// The byte count of a tensor of this dtype and shape, or -1 when the dtype is unknown, an
+// extent is negative or the count overflows.
+int64_t byteCount(kiln_dtype dtype, int32_t rank, const int64_t *shape);
+
+// vsnprintf into a std::string.
+std::string formatV(const char *format, va_list args);
+
+// strerror() for the thread-safe messages (strerror_r's GNU variant).
+std::string errnoMessage(int error);
+
+// Safetensors dtype strings ("F32") of the dtypes the runtime supports; NULL for others.
+const char *safetensorsDtypeName(kiln_dtype dtype);
+
+} // namespace kiln_rt
+
+#endif // KILN_RUNTIME_INTERNAL_H

@@ -1,0 +1,175 @@
+// Tensor descriptors (dtypes, allocation, boundary checks), model options and thread counts.
+#include "Internal.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+namespace {
+
+struct DtypeInfo {
+  size_t size;
+  const char *name;
+};
+
+// Indexed by kiln_dtype; entry 0 is no dtype.
+const DtypeInfo kDtypes[] = {
+    {0, "unknown"}, {4, "f32"}, {8, "f64"}, {4, "i32"}, {8, "i64"}, {1, "u8"},
+};
+
+const DtypeInfo &dtypeInfo(kiln_dtype dtype) {
+  size_t index = static_cast<size_t>(dtype);
+  return index < sizeof kDtypes / sizeof kDtypes[0] ? kDtypes[index] : kDtypes[0];
+}
+
+bool validRank(int32_t rank) { return rank >= 0 && rank <= KILN_MAX_RANK; }
+
+} // namespace
+
+namespace kiln_rt {
+
+void *allocateAligned(size_t bytes) {
+  size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+  if (rounded < bytes)
+    return nullptr; // the rounding overflowed
+  return std::aligned_alloc(kTensorAlignment, rounded ? rounded : kTensorAlignment);
+}
+
+std::string formatShape(int32_t rank, const int64_t *shape) {
+  std::string text = "[";
+  for (int32_t i = 0; i < rank; ++i) {
+    if (i)
+      text += ", ";
+    text += shape[i] < 0 ? std::string("N") : std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+int64_t byteCount(kiln_dtype dtype, int32_t rank, const int64_t *shape) {
+  int64_t bytes = static_cast<int64_t>(kiln_dtype_size(dtype));
+  if (bytes == 0 || !validRank(rank) || (rank > 0 && !shape))
+    return -1;
+  for (int32_t i = 0; i < rank; ++i)
+    if (shape[i] < 0 || !checkedMul(bytes, shape[i], &bytes))
+      return -1;
+  return bytes;
+}
+
+} // namespace kiln_rt
+
+using namespace kiln_rt;
+
+extern "C" {
+
+size_t kiln_dtype_size(kiln_dtype dtype) { return dtypeInfo(dtype).size; }
+
+const char *kiln_dtype_name(kiln_dtype dtype) { return dtypeInfo(dtype).name; }
+
+kiln_tensor kiln_tensor_view(void *data, kiln_dtype dtype, int32_t rank, const int64_t *shape) {
+  kiln_tensor tensor;
+  std::memset(&tensor, 0, sizeof tensor);
+  tensor.data = data;
+  tensor.dtype = dtype;
+  tensor.rank = rank;
+  // A bad rank or a NULL shape yields a descriptor that kiln_tensor_check rejects.
+  if (!validRank(rank) || (rank > 0 && !shape))
+    tensor.rank = -1;
+  else if (rank > 0)
+    std::memcpy(tensor.shape, shape, static_cast<size_t>(rank) * sizeof *shape);
+  return tensor;
+}
+
+int64_t kiln_tensor_numel(const kiln_tensor *tensor) {
+  if (!tensor || !validRank(tensor->rank))
+    return 0;
+  int64_t numel = 1;
+  for (int32_t i = 0; i < tensor->rank; ++i)
+    if (tensor->shape[i] < 0 || !checkedMul(numel, tensor->shape[i], &numel))
+      return 0;
+  return numel;
+}
+
+kiln_status kiln_tensor_alloc(kiln_dtype dtype, int32_t rank, const int64_t *shape,
+                              kiln_tensor *out_tensor) {
+  if (!out_tensor)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_tensor_alloc: out_tensor is NULL");
+  std::memset(out_tensor, 0, sizeof *out_tensor);
+  if (kiln_dtype_size(dtype) == 0)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_tensor_alloc: unknown dtype %d",
+                     static_cast<int>(dtype));
+  if (!validRank(rank))
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_tensor_alloc: rank %d is not in [0, %d]",
+                     static_cast<int>(rank), KILN_MAX_RANK);
+  if (rank > 0 && !shape)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_tensor_alloc: shape is NULL");
+  int64_t bytes = byteCount(dtype, rank, shape);
+  if (bytes < 0)
+    return kiln_fail(KILN_INVALID_ARGUMENT,
+                     "kiln_tensor_alloc: shape %s has a negative extent or is too large",
+                     formatShape(rank, shape).c_str());
+  void *data = allocateAligned(static_cast<size_t>(bytes));
+  if (!data)
+    return kiln_fail(KILN_OUT_OF_MEMORY, "kiln_tensor_alloc: cannot allocate %lld bytes for %s%s",
+                     static_cast<long long>(bytes), kiln_dtype_name(dtype),
+                     formatShape(rank, shape).c_str());
+  std::memset(data, 0, static_cast<size_t>(bytes));
+  *out_tensor = kiln_tensor_view(data, dtype, rank, shape);
+  return KILN_OK;
+}
+
+void kiln_tensor_free(kiln_tensor *tensor) {
+  if (!tensor)
+    return;
+  std::free(tensor->data);
+  std::memset(tensor, 0, sizeof *tensor);
+}
+
+kiln_status kiln_tensor_check(const kiln_tensor *tensor, const char *what, kiln_dtype dtype,
+                              int32_t rank, const int64_t *shape) {
+  if (!what)
+    what = "tensor";
+  if (!validRank(rank) || (rank > 0 && !shape))
+    return kiln_fail(KILN_INVALID_ARGUMENT, "%s: bad expected rank %d or NULL expected shape",
+                     what, static_cast<int>(rank));
+  if (!tensor)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "%s: is NULL", what);
+  if (!tensor->data)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "%s: has NULL data", what);
+  if (tensor->dtype != dtype)
+    return kiln_fail(KILN_DTYPE_MISMATCH, "%s: expected dtype %s, got %s", what,
+                     kiln_dtype_name(dtype), kiln_dtype_name(tensor->dtype));
+  if (tensor->rank != rank)
+    return kiln_fail(KILN_SHAPE_MISMATCH, "%s: expected rank %d, got %d", what,
+                     static_cast<int>(rank), static_cast<int>(tensor->rank));
+  for (int32_t i = 0; i < rank; ++i) {
+    bool ok = shape[i] < 0 ? tensor->shape[i] > 0 : tensor->shape[i] == shape[i];
+    if (!ok)
+      return kiln_fail(KILN_SHAPE_MISMATCH, "%s: expected shape %s, got %s", what,
+                       formatShape(rank, shape).c_str(),
+                       formatShape(tensor->rank, tensor->shape).c_str());
+  }
+  return KILN_OK;
+}
+
+void kiln_options_init(kiln_options *options) {
+  if (options)
+    std::memset(options, 0, sizeof *options);
+}
+
+int32_t kiln_resolve_num_threads(int32_t requested) {
+  if (requested > 0)
+    return requested;
+  // A malformed or non-positive $KILN_NUM_THREADS is ignored rather than guessed at.
+  if (const char *text = std::getenv("KILN_NUM_THREADS")) {
+    char *end = nullptr;
+    errno = 0;
+    long value = std::strtol(text, &end, 10);
+    if (errno == 0 && end != text && *end == '\0' && value > 0 && value <= INT32_MAX)
+      return static_cast<int32_t>(value);
+  }
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? static_cast<int32_t>(online) : 1;
+}
+
+} // extern "C"
