@@ -41,11 +41,11 @@ private:
     return SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
   }
 
-  // Infers `func`'s body, then sets its result types from its returns. A function already in
-  // progress (recursion) is left as it stands.
+  // Infers `func`'s body, then sets its result types from its returns.
   LogicalResult inferFunction(func::FuncOp func) {
-    if (done.contains(func) || !inProgress.insert(func).second)
+    if (done.contains(func))
       return success();
+    inProgress.insert(func);
     WalkResult walk = func.walk([&](Operation *op) {
       LogicalResult result = success();
       if (auto call = dyn_cast<func::CallOp>(op))
@@ -63,7 +63,7 @@ private:
 
     std::optional<TypeRange> results;
     for (Block &block : func.getBody()) {
-      auto ret = dyn_cast<func::ReturnOp>(block.getTerminator());
+      auto ret = block.empty() ? func::ReturnOp() : dyn_cast<func::ReturnOp>(block.back());
       if (!ret)
         continue;
       if (results && *results != ret.getOperandTypes())
@@ -83,7 +83,11 @@ private:
     func::FuncOp callee = lookupCallee(call);
     if (!callee)
       return success(); // the verifier reports it
-    if (!callee.isExternal() && !done.contains(callee) && !inProgress.contains(callee))
+    // A network is a DAG; a recursive call's result types would depend on themselves.
+    if (inProgress.contains(callee))
+      return call.emitOpError() << "expects no recursion, but @" << callee.getSymName()
+                                << " is reached again from its own body";
+    if (!callee.isExternal() && !done.contains(callee))
       refineArguments(callee, call.getOperandTypes());
     if (failed(inferFunction(callee)))
       return failure();

@@ -5,6 +5,7 @@
 #include "kiln/Dialect/Kernel/KernelDialect.h"
 #include "kiln/Dialect/NN/NNDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace kiln {

@@ -29,4 +29,20 @@ def FormKernels : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }
 
+def Autodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
+  let summary = "Build the training step: forward, loss, backward pass and optimizer update";
+  let description = [{
+    From @loss (which calls @forward) builds `@train_step(inputs..., labels, hyper)` returning
+    the loss and the next value of every state tensor (trained parameters, batch-norm running
+    statistics, optimizer buffers), named in its `kiln.state_updates` attribute. Batch norm
+    switches to batch statistics; gradients come from each op's Differentiable interface;
+    `hyper` is [lr, momentum, weight decay, β1, β2, ε, 1 − β1^t, 1 − β2^t].
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
+           "sgd (with momentum and weight decay) or adam">
+  ];
+  let dependentDialects = ["::kiln::nn::NNDialect", "::mlir::func::FuncDialect"];
+}
+
 #endif // KILN_PASSES

@@ -5,6 +5,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace kiln::nn;
 
@@ -23,15 +25,18 @@ std::string dimString(int64_t d) { return d == ShapedType::kDynamic ? "?" : std:
 LogicalResult checkPositive(Operation *op, RankedTensorType type, StringRef what) {
   for (auto [i, d] : llvm::enumerate(type.getShape()))
     if (d != ShapedType::kDynamic && d <= 0)
-      return op->emitOpError() << what << " dimension " << i << " must be positive, got " << d;
+      return op->emitOpError() << "expects " << what << " dimension " << i
+                               << " to be positive, got " << d;
   return success();
 }
 
 // The result type with the given shape, after checking its element count fits in 64 bits.
 FailureOr<TensorType> makeResult(Operation *op, ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, f32(op->getContext()));
   if (!kiln::shape::checkedProduct(std::vector<int64_t>(shape.begin(), shape.end())))
-    return op->emitOpError() << "result has more elements than fit in 64 bits";
-  return TensorType(RankedTensorType::get(shape, f32(op->getContext())));
+    return op->emitOpError() << "expects a result whose element count fits in 64 bits, got "
+                             << type;
+  return TensorType(type);
 }
 
 // Input of an op over N×C×spatial data: rank 3..5, channels static.
@@ -71,8 +76,9 @@ FailureOr<SmallVector<int64_t>> windowedShape(Operation *op, RankedTensorType in
     std::string why;
     std::optional<int64_t> size = kiln::shape::windowOutputSize(input.getDimSize(2 + i), w, &why);
     if (!size)
-      return op->emitOpError() << "spatial dimension " << i << " (input extent "
-                               << dimString(input.getDimSize(2 + i)) << "): " << why;
+      return op->emitOpError() << "expects a valid window in spatial dimension " << i
+                               << " (input extent " << dimString(input.getDimSize(2 + i))
+                               << "): " << why;
     out.push_back(*size);
   }
   return out;
@@ -91,11 +97,14 @@ FailureOr<TensorType> inferPool(PoolOp op) {
       failed(checkArraySize(op, "padding", op.getPadding(), 2 * spatial, spatial)))
     return failure();
   // PyTorch's rule: padding larger than half the window would make all-padding windows.
+  // (Sizes were checked above, so indexing is safe; non-positive kernels fail just below.)
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t k = op.getKernelSize()[i];
-    if (k > 0 && (op.getPadding()[i] > k / 2 || op.getPadding()[spatial + i] > k / 2))
-      return op.emitOpError() << "padding of spatial dimension " << i
-                              << " must be at most half the kernel size " << k;
+    int64_t before = op.getPadding()[i], after = op.getPadding()[spatial + i];
+    if (k > 0 && (before > k / 2 || after > k / 2))
+      return op.emitOpError() << "expects padding of at most half the kernel size (" << k
+                              << "/2 = " << k / 2 << ") in spatial dimension " << i << ", got "
+                              << before << " before and " << after << " after";
   }
   FailureOr<SmallVector<int64_t>> spatialOut =
       windowedShape(op, input, op.getKernelSize(), op.getStrides(), op.getPadding(), {},
@@ -145,7 +154,7 @@ LogicalResult ParameterOp::verify() {
     return failure();
   if (!kiln::shape::checkedProduct(std::vector<int64_t>(type.getShape().begin(),
                                                         type.getShape().end())))
-    return emitOpError() << "has more elements than fit in 64 bits";
+    return emitOpError() << "expects an element count that fits in 64 bits, got " << type;
   return success();
 }
 
@@ -176,12 +185,12 @@ FailureOr<TensorType> ConvOp::inferResultType() {
   int64_t groups = getGroups();
   int64_t inChannels = input.getDimSize(1), outChannels = weight.getDimSize(0);
   if (groups <= 0)
-    return emitOpError() << "groups must be positive, got " << groups;
+    return emitOpError() << "expects positive groups, got " << groups;
   if (inChannels % groups != 0)
-    return emitOpError() << "groups (" << groups << ") must divide the input channels ("
+    return emitOpError() << "expects groups (" << groups << ") to divide the input channels ("
                          << inChannels << ")";
   if (outChannels % groups != 0)
-    return emitOpError() << "groups (" << groups << ") must divide the output channels ("
+    return emitOpError() << "expects groups (" << groups << ") to divide the output channels ("
                          << outChannels << ")";
   if (weight.getDimSize(1) != inChannels / groups)
     return emitOpError() << "expects weight dimension 1 to be input channels / groups = "
@@ -240,11 +249,13 @@ FailureOr<TensorType> BatchNormOp::inferResultType() {
       return emitOpError() << "expects " << name << " of " << channels << " elements (one per "
                            << "channel), got " << type;
   }
-  if (!(getEpsilon().convertToDouble() > 0.0))
-    return emitOpError() << "epsilon must be positive";
+  // Written so that NaN fails too.
+  double epsilon = getEpsilon().convertToDouble();
+  if (!(epsilon > 0.0 && epsilon < std::numeric_limits<double>::infinity()))
+    return emitOpError() << "expects a positive, finite epsilon, got " << epsilon;
   double momentum = getMomentum().convertToDouble();
   if (!(momentum >= 0.0 && momentum <= 1.0))
-    return emitOpError() << "momentum must lie in [0, 1], got " << momentum;
+    return emitOpError() << "expects momentum in [0, 1], got " << momentum;
   return makeResult(*this, input.getShape());
 }
 
@@ -311,7 +322,7 @@ FailureOr<TensorType> FlattenOp::inferResultType() {
   std::optional<int64_t> features =
       kiln::shape::checkedProduct(std::vector<int64_t>(rest.begin(), rest.end()));
   if (!features)
-    return emitOpError() << "flattened size overflows 64 bits";
+    return emitOpError() << "expects a flattened size that fits in 64 bits, got " << input;
   return makeResult(*this, {input.getDimSize(0), *features});
 }
 
@@ -322,7 +333,8 @@ static FailureOr<TensorType> inferSoftmaxLike(SoftmaxLikeOp op) {
     return unranked(op.getContext());
   int64_t axis = op.getAxis();
   if (axis < 0 || axis >= input.getRank())
-    return op.emitOpError() << "axis " << axis << " is out of range for " << input;
+    return op.emitOpError() << "expects axis in [0, " << input.getRank() << "), got " << axis
+                            << " for " << input;
   return inferSameShape(op, op.getInput());
 }
 
@@ -340,6 +352,8 @@ FailureOr<TensorType> SoftmaxCrossEntropyOp::inferResultType() {
     return failure();
   if (labels.getRank() != 1)
     return emitOpError() << "expects 1-D labels (N), got " << labels;
+  if (failed(checkPositive(*this, labels, "labels")))
+    return failure();
   if (!logits.isDynamicDim(0) && !labels.isDynamicDim(0) &&
       logits.getDimSize(0) != labels.getDimSize(0))
     return emitOpError() << "expects one label per row of logits, got " << labels << " for "

@@ -1,6 +1,8 @@
 // Output-size arithmetic for sliding windows; every step is overflow-checked.
 #include "kiln/Dialect/NN/ShapeFormulas.h"
 
+#include <algorithm>
+
 namespace kiln::shape {
 
 std::optional<int64_t> checkedAdd(int64_t a, int64_t b) {
@@ -67,13 +69,17 @@ std::optional<int64_t> windowOutputSize(int64_t input, const Window &w, std::str
                 ", dilation " + std::to_string(w.dilation) + ") exceeds the padded input extent " +
                 std::to_string(*padded));
 
+  // Window i starts at i·s in the padded input; `steps` is the last i.
   int64_t room = *padded - *span; // ≥ 0: positions past the first window
   int64_t steps = room / w.stride;
-  if (w.ceilMode && room % w.stride != 0) {
-    // Round up, but a window may not start in the trailing padding.
-    // (steps + 1)·s < n + p_before, written so that nothing can overflow.
-    if (steps * w.stride < input + w.padBefore - w.stride)
+  if (w.ceilMode) {
+    // Round up (the last window may hang over the padded end), but no window may start in the
+    // trailing padding: i·s < n + p_before. PyTorch drops only the last window for this; the two
+    // agree whenever at most one window could start there, which pooling's padding ≤ k/2 ensures.
+    if (room % w.stride != 0)
       ++steps;
+    int64_t lastStartInside = (input + w.padBefore - 1) / w.stride; // n + p_before ≤ *padded
+    steps = std::min(steps, lastStartInside);
   }
   return steps + 1;
 }

@@ -4,6 +4,7 @@
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -13,12 +14,14 @@ namespace kiln::nn {
 // the inferred type; the interface's verifier.
 mlir::LogicalResult verifyInferredResultType(mlir::Operation *op);
 // Sets the result type of a ShapeInference op from its operands. Fails (with a diagnostic at
-// the op) when they do not fit.
+// the op) when they do not fit or when a ranked result type is written and differs; leaves the
+// result type alone while an operand is still unranked.
 mlir::LogicalResult refineResultType(mlir::Operation *op);
 } // namespace kiln::nn
 
 #include "kiln/Dialect/NN/NNDialect.h.inc"
 #include "kiln/Dialect/NN/ShapeInferenceInterface.h.inc"
+#include "kiln/Dialect/NN/DifferentiableInterface.h.inc"
 
 #define GET_OP_CLASSES
 #include "kiln/Dialect/NN/NNOps.h.inc"

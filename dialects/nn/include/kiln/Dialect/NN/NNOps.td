@@ -6,6 +6,7 @@ include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "kiln/Dialect/NN/ShapeInferenceInterface.td"
+include "kiln/Dialect/NN/DifferentiableInterface.td"
 
 def NN_Dialect : Dialect {
   let name = "nn";
@@ -28,6 +29,10 @@ class NN_Op<string mnemonic, list<Trait> traits = []> : Op<NN_Dialect, mnemonic,
 // the interface's verifier checks the operands fit and that a ranked result matches.
 class NN_InferredOp<string mnemonic, list<Trait> traits = []>
     : NN_Op<mnemonic, traits # [Pure, DeclareOpInterfaceMethods<ShapeInferenceOpInterface>]>;
+
+// An inferred op with a gradient: it implements the Differentiable interface (Gradients.cpp).
+class NN_DifferentiableOp<string mnemonic, list<Trait> traits = []>
+    : NN_InferredOp<mnemonic, traits # [DeclareOpInterfaceMethods<DifferentiableOpInterface>]>;
 
 //===----------------------------------------------------------------------===//
 // Parameters
@@ -55,7 +60,7 @@ def NN_ParameterOp : NN_Op<"parameter", [Pure]> {
 // Convolution and pooling
 //===----------------------------------------------------------------------===//
 
-def NN_ConvOp : NN_InferredOp<"conv"> {
+def NN_ConvOp : NN_DifferentiableOp<"conv"> {
   let summary = "1-D, 2-D or 3-D convolution (cross-correlation)";
   let description = [{
     Cross-correlation (no kernel flip) of an N×C_in×spatial input with a C_out×(C_in/groups)×kernel
@@ -78,7 +83,7 @@ def NN_ConvOp : NN_InferredOp<"conv"> {
   }];
 }
 
-def NN_MaxPoolOp : NN_InferredOp<"max_pool"> {
+def NN_MaxPoolOp : NN_DifferentiableOp<"max_pool"> {
   let summary = "1-D, 2-D or 3-D max pooling";
   let description = [{
     The maximum over each window; padded positions never win. With `ceil_mode` the output size
@@ -98,7 +103,7 @@ def NN_MaxPoolOp : NN_InferredOp<"max_pool"> {
   }];
 }
 
-def NN_AvgPoolOp : NN_InferredOp<"avg_pool"> {
+def NN_AvgPoolOp : NN_DifferentiableOp<"avg_pool"> {
   let summary = "1-D, 2-D or 3-D average pooling";
   let description = [{
     The mean over each window. With `count_include_pad` the divisor counts padded positions
@@ -120,7 +125,7 @@ def NN_AvgPoolOp : NN_InferredOp<"avg_pool"> {
   }];
 }
 
-def NN_GlobalAvgPoolOp : NN_InferredOp<"global_avg_pool"> {
+def NN_GlobalAvgPoolOp : NN_DifferentiableOp<"global_avg_pool"> {
   let summary = "mean over all spatial positions";
   let description = [{
     Reduces every spatial dimension to 1 (PyTorch's `AdaptiveAvgPool2d(1)`).
@@ -134,7 +139,7 @@ def NN_GlobalAvgPoolOp : NN_InferredOp<"global_avg_pool"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def NN_GlobalMaxPoolOp : NN_InferredOp<"global_max_pool"> {
+def NN_GlobalMaxPoolOp : NN_DifferentiableOp<"global_max_pool"> {
   let summary = "maximum over all spatial positions";
   let description = [{
     Reduces every spatial dimension to 1 by taking the maximum.
@@ -175,7 +180,7 @@ def NN_BatchNormOp : NN_InferredOp<"batch_norm"> {
   }];
 }
 
-def NN_DenseOp : NN_InferredOp<"dense"> {
+def NN_DenseOp : NN_DifferentiableOp<"dense"> {
   let summary = "fully connected layer";
   let description = [{
     y = x·Wᵀ + b for an N×K input and an M×K weight (PyTorch's `Linear` layout).
@@ -192,7 +197,7 @@ def NN_DenseOp : NN_InferredOp<"dense"> {
   }];
 }
 
-def NN_AddOp : NN_InferredOp<"add", [Commutative]> {
+def NN_AddOp : NN_DifferentiableOp<"add", [Commutative]> {
   let summary = "elementwise sum of two tensors of one shape (the residual connection)";
   let description = [{
     ```mlir
@@ -204,7 +209,7 @@ def NN_AddOp : NN_InferredOp<"add", [Commutative]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-class NN_UnaryOp<string mnemonic, string formula> : NN_InferredOp<mnemonic> {
+class NN_UnaryOp<string mnemonic, string formula> : NN_DifferentiableOp<mnemonic> {
   let summary = "elementwise " # formula;
   let description = [{
     Applies the function to every element; the result has the input's shape.
@@ -222,7 +227,7 @@ def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
 def NN_TanhOp : NN_UnaryOp<"tanh", "hyperbolic tangent">;
 def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "logistic function 1/(1 + exp(-x))">;
 
-def NN_FlattenOp : NN_InferredOp<"flatten"> {
+def NN_FlattenOp : NN_DifferentiableOp<"flatten"> {
   let summary = "collapse every dimension after the batch into one";
   let description = [{
     ```mlir
@@ -234,7 +239,7 @@ def NN_FlattenOp : NN_InferredOp<"flatten"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-class NN_SoftmaxLikeOp<string mnemonic, string formula> : NN_InferredOp<mnemonic> {
+class NN_SoftmaxLikeOp<string mnemonic, string formula> : NN_DifferentiableOp<mnemonic> {
   let summary = formula # " along one axis";
   let description = [{
     Normalizes along `axis` (non-negative, less than the rank); the result has the input's shape.
@@ -251,7 +256,7 @@ class NN_SoftmaxLikeOp<string mnemonic, string formula> : NN_InferredOp<mnemonic
 def NN_SoftmaxOp : NN_SoftmaxLikeOp<"softmax", "softmax">;
 def NN_LogSoftmaxOp : NN_SoftmaxLikeOp<"log_softmax", "logarithm of the softmax">;
 
-def NN_SoftmaxCrossEntropyOp : NN_InferredOp<"softmax_cross_entropy"> {
+def NN_SoftmaxCrossEntropyOp : NN_DifferentiableOp<"softmax_cross_entropy"> {
   let summary = "softmax cross-entropy loss, mean over the batch";
   let description = [{
     −mean_n log softmax(logits)[n, labels[n]] for N×C logits and N integer class labels; the
@@ -265,5 +270,7 @@ def NN_SoftmaxCrossEntropyOp : NN_InferredOp<"softmax_cross_entropy"> {
   let results = (outs NN_F32Tensor:$loss);
   let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
 }
+
+include "kiln/Dialect/NN/NNTrainingOps.td"
 
 #endif // KILN_NN_OPS

@@ -31,8 +31,10 @@ struct Window {
 
 // The number of window positions over `input` elements:
 //   ⌊(n + p_before + p_after − d·(k−1) − 1)/s⌋ + 1, or ⌈…⌉ + 1 in ceil mode, where in ceil mode
-//   the last window must start inside the input or the leading padding (PyTorch's rule).
-// A dynamic input gives a dynamic output. On failure returns nullopt and says why in *error.
+//   no window may start in the trailing padding (PyTorch's rule; PyTorch drops at most one
+//   window for it, which is the same wherever p_after < d·(k−1) + 1, as for every pooling op).
+// Parameters must be positive (paddings non-negative) and the window must fit in the padded
+// input. A dynamic input gives a dynamic output. On failure returns nullopt and says why in *error.
 std::optional<int64_t> windowOutputSize(int64_t input, const Window &window, std::string *error);
 
 } // namespace kiln::shape

@@ -1,0 +1,163 @@
+// Each differentiable nn op's gradient, beside the ops' shape rules (NNOps.cpp): the
+// Differentiable interface's buildGradients, one short function per op.
+#include "kiln/Dialect/NN/NNDialect.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace kiln::nn;
+
+#include "kiln/Dialect/NN/DifferentiableInterface.cpp.inc"
+
+namespace {
+
+// Gradient ops take the type of the forward value they differentiate.
+Type typeOf(Value v) { return v.getType(); }
+
+LogicalResult expectResultGrad(Operation *op, Value resultGrad) {
+  if (!resultGrad)
+    return op->emitOpError() << "cannot be the root of differentiation; the loss must be";
+  return success();
+}
+
+} // namespace
+
+LogicalResult ConvOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<ConvBackwardDataOp>(getLoc(), typeOf(getInput()), dy, getWeight(),
+                                               getStridesAttr(), getPaddingAttr(),
+                                               getDilationsAttr(), getGroupsAttr()));
+  grads.push_back(b.create<ConvBackwardFilterOp>(getLoc(), typeOf(getWeight()), getInput(), dy,
+                                                 getStridesAttr(), getPaddingAttr(),
+                                                 getDilationsAttr(), getGroupsAttr()));
+  if (getBias())
+    grads.push_back(b.create<ReduceToChannelOp>(getLoc(), typeOf(getBias()), dy));
+  return success();
+}
+
+LogicalResult MaxPoolOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<MaxPoolBackwardOp>(getLoc(), typeOf(getInput()), getInput(), dy,
+                                              getKernelSizeAttr(), getStridesAttr(),
+                                              getPaddingAttr(), getCeilModeAttr()));
+  return success();
+}
+
+LogicalResult AvgPoolOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<AvgPoolBackwardOp>(getLoc(), typeOf(getInput()), dy,
+                                              getKernelSizeAttr(), getStridesAttr(),
+                                              getPaddingAttr(), getCeilModeAttr(),
+                                              getCountIncludePadAttr()));
+  return success();
+}
+
+LogicalResult GlobalAvgPoolOp::buildGradients(OpBuilder &b, Value dy,
+                                              SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<GlobalAvgPoolBackwardOp>(getLoc(), typeOf(getInput()), dy));
+  return success();
+}
+
+LogicalResult GlobalMaxPoolOp::buildGradients(OpBuilder &b, Value dy,
+                                              SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<GlobalMaxPoolBackwardOp>(getLoc(), typeOf(getInput()), getInput(), dy));
+  return success();
+}
+
+LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b, Value dy,
+                                               SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<BatchNormTrainBackwardDataOp>(getLoc(), typeOf(getInput()), getInput(),
+                                                         dy, getWeight(), getEpsilonAttr()));
+  grads.push_back(b.create<BatchNormTrainBackwardWeightOp>(getLoc(), typeOf(getWeight()),
+                                                           getInput(), dy, getEpsilonAttr()));
+  grads.push_back(b.create<ReduceToChannelOp>(getLoc(), typeOf(getBias()), dy));
+  return success();
+}
+
+LogicalResult DenseOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<DenseBackwardDataOp>(getLoc(), typeOf(getInput()), dy, getWeight()));
+  grads.push_back(b.create<DenseBackwardWeightOp>(getLoc(), typeOf(getWeight()), getInput(), dy));
+  if (getBias())
+    grads.push_back(b.create<ReduceToChannelOp>(getLoc(), typeOf(getBias()), dy));
+  return success();
+}
+
+LogicalResult AddOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.append({dy, dy});
+  return success();
+}
+
+LogicalResult ReluOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<ReluBackwardOp>(getLoc(), typeOf(getInput()), getInput(), dy));
+  return success();
+}
+
+LogicalResult TanhOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<TanhBackwardOp>(getLoc(), typeOf(getInput()), getOutput(), dy));
+  return success();
+}
+
+LogicalResult SigmoidOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<SigmoidBackwardOp>(getLoc(), typeOf(getInput()), getOutput(), dy));
+  return success();
+}
+
+LogicalResult FlattenOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<ReshapeOp>(getLoc(), typeOf(getInput()), dy));
+  return success();
+}
+
+LogicalResult ReshapeOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<ReshapeOp>(getLoc(), typeOf(getInput()), dy));
+  return success();
+}
+
+LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<SoftmaxBackwardOp>(getLoc(), typeOf(getInput()), getOutput(), dy,
+                                              getAxisAttr()));
+  return success();
+}
+
+LogicalResult LogSoftmaxOp::buildGradients(OpBuilder &b, Value dy,
+                                           SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<LogSoftmaxBackwardOp>(getLoc(), typeOf(getInput()), getOutput(), dy,
+                                                 getAxisAttr()));
+  return success();
+}
+
+LogicalResult SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, Value dy,
+                                                    SmallVectorImpl<Value> &grads) {
+  if (dy)
+    return emitOpError() << "must be the root of differentiation (the loss)";
+  grads.push_back(b.create<SoftmaxCrossEntropyBackwardOp>(getLoc(), typeOf(getLogits()),
+                                                          getLogits(), getLabels()));
+  grads.push_back(Value()); // labels are not differentiable
+  return success();
+}
