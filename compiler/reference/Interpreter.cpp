@@ -1,0 +1,308 @@
+// The reference interpreter of the nn dialect: walks a function op by op, evaluating each nn op
+// with the reference implementation and checking every tensor against the IR's type.
+#include "reference/Interpreter.h"
+
+#include "kiln/Dialect/NN/NNDialect.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+using namespace mlir;
+
+namespace kiln::reference {
+namespace {
+
+// Calls nest at most this deep; a deeper chain is taken to be recursion.
+constexpr int kMaxCallDepth = 64;
+
+using Environment = llvm::DenseMap<Value, Tensor>;
+using ResultCallback = llvm::function_ref<void(Operation *, const Tensor &)>;
+
+std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Whether t is valid and has the rank of `type` and its extent wherever that is static.
+bool fitsType(const Tensor &t, Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !t.valid())
+    return false;
+  if (!shaped.hasRank())
+    return true;
+  if (shaped.getRank() != static_cast<int64_t>(t.shape.size()))
+    return false;
+  for (int64_t i = 0; i < shaped.getRank(); ++i)
+    if (!shaped.isDynamicDim(i) && shaped.getDimSize(i) != t.shape[i])
+      return false;
+  return true;
+}
+
+// A double as printf's %g writes it: "2", "2.5", "nan".
+std::string numberString(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
+
+std::vector<int64_t> toVector(llvm::ArrayRef<int64_t> values) {
+  return std::vector<int64_t>(values.begin(), values.end());
+}
+
+// Operands are looked up only after the interpreter has checked they are in the environment.
+const Tensor &valueOf(const Environment &env, Value value) { return env.find(value)->second; }
+
+const Tensor *optionalValueOf(const Environment &env, Value value) {
+  return value ? &valueOf(env, value) : nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// One function per op. Each returns the reference's result (Tensor{} when the operands do not
+// fit, which the caller reports) or fails after emitting its own diagnostic.
+//===----------------------------------------------------------------------===//
+
+FailureOr<Tensor> evaluate(nn::ParameterOp op, const Environment &, const ParameterMap &params) {
+  auto it = params.find(op.getName().str());
+  if (it == params.end())
+    return op.emitError() << "no value given for parameter '" << op.getName() << "'";
+  if (!fitsType(it->second, op.getType()))
+    return op.emitError() << "parameter '" << op.getName() << "' has shape "
+                          << shapeString(it->second.shape) << " but its type is " << op.getType();
+  return it->second;
+}
+
+FailureOr<Tensor> evaluate(nn::ConvOp op, const Environment &env, const ParameterMap &) {
+  ConvParams p;
+  p.strides = toVector(op.getStrides());
+  p.padding = toVector(op.getPadding());
+  p.dilations = toVector(op.getDilations());
+  p.groups = op.getGroupsAttr().getInt();
+  return conv(valueOf(env, op.getInput()), valueOf(env, op.getWeight()),
+              optionalValueOf(env, op.getBias()), p);
+}
+
+template <typename PoolOp>
+PoolParams poolParams(PoolOp op) {
+  PoolParams p;
+  p.kernel = toVector(op.getKernelSize());
+  p.strides = toVector(op.getStrides());
+  p.padding = toVector(op.getPadding());
+  p.ceilMode = op.getCeilMode();
+  return p;
+}
+
+FailureOr<Tensor> evaluate(nn::MaxPoolOp op, const Environment &env, const ParameterMap &) {
+  return maxPool(valueOf(env, op.getInput()), poolParams(op));
+}
+
+FailureOr<Tensor> evaluate(nn::AvgPoolOp op, const Environment &env, const ParameterMap &) {
+  PoolParams p = poolParams(op);
+  p.countIncludePad = op.getCountIncludePad();
+  return avgPool(valueOf(env, op.getInput()), p);
+}
+
+FailureOr<Tensor> evaluate(nn::GlobalAvgPoolOp op, const Environment &env, const ParameterMap &) {
+  return globalAvgPool(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::GlobalMaxPoolOp op, const Environment &env, const ParameterMap &) {
+  return globalMaxPool(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::BatchNormOp op, const Environment &env, const ParameterMap &) {
+  // The forward pass of inference: running statistics, no update (momentum is unused).
+  return batchNormInference(valueOf(env, op.getInput()), valueOf(env, op.getWeight()),
+                            valueOf(env, op.getBias()), valueOf(env, op.getRunningMean()),
+                            valueOf(env, op.getRunningVar()), op.getEpsilon().convertToDouble());
+}
+
+FailureOr<Tensor> evaluate(nn::DenseOp op, const Environment &env, const ParameterMap &) {
+  return dense(valueOf(env, op.getInput()), valueOf(env, op.getWeight()),
+               optionalValueOf(env, op.getBias()));
+}
+
+FailureOr<Tensor> evaluate(nn::AddOp op, const Environment &env, const ParameterMap &) {
+  return add(valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
+}
+
+FailureOr<Tensor> evaluate(nn::ReluOp op, const Environment &env, const ParameterMap &) {
+  return relu(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::TanhOp op, const Environment &env, const ParameterMap &) {
+  return reference::tanh(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::SigmoidOp op, const Environment &env, const ParameterMap &) {
+  return sigmoid(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::FlattenOp op, const Environment &env, const ParameterMap &) {
+  return flatten(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::SoftmaxOp op, const Environment &env, const ParameterMap &) {
+  return softmax(valueOf(env, op.getInput()), op.getAxisAttr().getInt());
+}
+
+FailureOr<Tensor> evaluate(nn::LogSoftmaxOp op, const Environment &env, const ParameterMap &) {
+  return logSoftmax(valueOf(env, op.getInput()), op.getAxisAttr().getInt());
+}
+
+FailureOr<Tensor> evaluate(nn::SoftmaxCrossEntropyOp op, const Environment &env,
+                           const ParameterMap &) {
+  const Tensor &logits = valueOf(env, op.getLogits());
+  const Tensor &labelValues = valueOf(env, op.getLabels());
+  if (logits.shape.size() != 2 || !labelValues.valid())
+    return Tensor{}; // reported by the caller with the operand shapes
+  int64_t classes = logits.shape[1];
+  std::vector<int64_t> labels;
+  for (size_t i = 0; i < labelValues.data.size(); ++i) {
+    double label = labelValues.data[i];
+    // Written so that NaN fails too; the bound check comes before the cast.
+    if (!(label >= 0.0 && label < static_cast<double>(classes) && std::floor(label) == label))
+      return op.emitOpError() << "expects every label to be an integer in [0, " << classes
+                              << "), got " << numberString(label) << " at index " << i;
+    labels.push_back(static_cast<int64_t>(label));
+  }
+  double loss = softmaxCrossEntropy(logits, labels);
+  if (std::isnan(loss))
+    return Tensor{};
+  Tensor result;
+  result.data = {loss}; // a scalar: shape {}
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// The walk over a function
+//===----------------------------------------------------------------------===//
+
+class Interpreter {
+public:
+  Interpreter(const ParameterMap &params, ResultCallback onResult)
+      : params(params), onResult(onResult) {}
+
+  FailureOr<std::vector<Tensor>> run(func::FuncOp fn, llvm::ArrayRef<Tensor> inputs, int depth);
+
+private:
+  FailureOr<Tensor> evaluateNN(Operation *op, const Environment &env);
+  LogicalResult evaluateCall(func::CallOp call, Environment &env, int depth);
+
+  const ParameterMap &params;
+  ResultCallback onResult;
+};
+
+FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env) {
+  return llvm::TypeSwitch<Operation *, FailureOr<Tensor>>(op)
+      .Case<nn::ParameterOp, nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp,
+            nn::GlobalMaxPoolOp, nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp,
+            nn::SigmoidOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
+            nn::SoftmaxCrossEntropyOp>([&](auto concrete) -> FailureOr<Tensor> {
+        return evaluate(concrete, env, params);
+      })
+      .Default([](Operation *other) -> FailureOr<Tensor> {
+        return other->emitOpError() << "is not supported by the reference interpreter";
+      });
+}
+
+LogicalResult Interpreter::evaluateCall(func::CallOp call, Environment &env, int depth) {
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+  if (!callee)
+    return call.emitOpError() << "calls '" << call.getCallee()
+                              << "', which is not a func.func the interpreter can find";
+  std::vector<Tensor> arguments;
+  for (Value operand : call.getOperands())
+    arguments.push_back(valueOf(env, operand));
+  FailureOr<std::vector<Tensor>> results = run(callee, arguments, depth + 1);
+  if (failed(results))
+    return failure(); // reported inside the callee
+  if (results->size() != call.getNumResults())
+    return call.emitOpError() << "expects " << call.getNumResults() << " results from '"
+                              << call.getCallee() << "', got " << results->size();
+  for (auto [value, tensor] : llvm::zip(call.getResults(), *results)) {
+    if (!fitsType(tensor, value.getType()))
+      return call.emitOpError() << "got a result of shape " << shapeString(tensor.shape)
+                                << " for type " << value.getType();
+    env[value] = std::move(tensor);
+  }
+  return success();
+}
+
+FailureOr<std::vector<Tensor>> Interpreter::run(func::FuncOp fn, llvm::ArrayRef<Tensor> inputs,
+                                                int depth) {
+  if (depth > kMaxCallDepth)
+    return fn.emitError() << "calls nest deeper than " << kMaxCallDepth
+                          << " while interpreting '" << fn.getSymName() << "'; is it recursive?";
+  if (fn.isExternal())
+    return fn.emitError() << "function '" << fn.getSymName() << "' has no body to interpret";
+  if (!fn.getBody().hasOneBlock())
+    return fn.emitError() << "the reference interpreter expects function '" << fn.getSymName()
+                          << "' to have one block";
+  Block &body = fn.getBody().front();
+  if (inputs.size() != body.getNumArguments())
+    return fn.emitError() << "function '" << fn.getSymName() << "' expects "
+                          << body.getNumArguments() << " inputs, got " << inputs.size();
+
+  Environment env;
+  for (auto [index, argument] : llvm::enumerate(body.getArguments())) {
+    if (!fitsType(inputs[index], argument.getType()))
+      return fn.emitError() << "input #" << index << " of '" << fn.getSymName() << "' has shape "
+                            << shapeString(inputs[index].shape) << " (" << inputs[index].data.size()
+                            << " values) but its type is " << argument.getType();
+    env[argument] = inputs[index];
+  }
+
+  for (Operation &op : body) {
+    for (Value operand : op.getOperands())
+      if (!env.count(operand))
+        return op.emitOpError() << "uses a value the reference interpreter has not computed";
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      std::vector<Tensor> results;
+      for (Value operand : ret.getOperands())
+        results.push_back(valueOf(env, operand));
+      return results;
+    }
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      if (failed(evaluateCall(call, env, depth)))
+        return failure();
+      continue;
+    }
+    if (op.getNumResults() != 1 || !op.getRegions().empty())
+      return op.emitOpError() << "is not supported by the reference interpreter";
+    FailureOr<Tensor> result = evaluateNN(&op, env);
+    if (failed(result))
+      return failure();
+    if (!result->valid()) {
+      InFlightDiagnostic diag = op.emitOpError()
+                                << "cannot be evaluated by the reference on operands of shape";
+      for (Value operand : op.getOperands())
+        diag << " " << shapeString(valueOf(env, operand).shape);
+      return diag;
+    }
+    if (!fitsType(*result, op.getResult(0).getType()))
+      return op.emitOpError() << "computed a result of shape " << shapeString(result->shape)
+                              << " but its type is " << op.getResult(0).getType();
+    if (onResult)
+      onResult(&op, *result);
+    env[op.getResult(0)] = std::move(*result);
+  }
+  return fn.emitError() << "function '" << fn.getSymName() << "' ends without func.return";
+}
+
+} // namespace
+
+FailureOr<std::vector<Tensor>> runFunction(func::FuncOp fn, llvm::ArrayRef<Tensor> inputs,
+                                           const ParameterMap &params,
+                                           ResultCallback onResult) {
+  if (!fn)
+    return failure();
+  return Interpreter(params, onResult).run(fn, inputs, /*depth=*/0);
+}
+
+} // namespace kiln::reference
