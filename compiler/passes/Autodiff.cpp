@@ -29,14 +29,14 @@ struct AutodiffPass : kiln::impl::AutodiffBase<AutodiffPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (optimizer != "sgd" && optimizer != "adam") {
+      module.emitError() << "unknown optimizer '" << optimizer << "'; expected sgd or adam";
+      return signalPassFailure();
+    }
     auto loss = module.lookupSymbol<func::FuncOp>("loss");
     if (!loss || loss.isExternal()) {
       module.emitError() << "the model declares no loss to train with; add a loss declaration "
                             "(e.g. `loss SoftmaxCrossEntropy`)";
-      return signalPassFailure();
-    }
-    if (optimizer != "sgd" && optimizer != "adam") {
-      module.emitError() << "unknown optimizer '" << optimizer << "'; expected sgd or adam";
       return signalPassFailure();
     }
     if (module.lookupSymbol("train_step")) {
