@@ -1,0 +1,169 @@
+// kilnc --check: generated kernels (JIT-compiled from the same Halide pipelines the library is
+// built from) against the reference interpreter, layer by layer.
+#include "driver/Check.h"
+
+#include "codegen/Codegen.h"
+#include "passes/Passes.h"
+#include "reference/Interpreter.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/Format.h"
+
+#include <cmath>
+#include <random>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+using reference::Tensor;
+
+std::vector<int64_t> concreteShape(Type type, int64_t batch) {
+  std::vector<int64_t> shape = cast<RankedTensorType>(type).getShape().vec();
+  for (int64_t &d : shape)
+    if (d == ShapedType::kDynamic)
+      d = batch;
+  return shape;
+}
+
+Tensor uniformTensor(std::vector<int64_t> shape, double lo, double hi, std::mt19937_64 &rng) {
+  std::uniform_real_distribution<double> dist(lo, hi);
+  Tensor t{std::move(shape), {}};
+  t.data.resize(t.numel());
+  for (double &v : t.data)
+    v = static_cast<float>(dist(rng)); // representable in f32: both sides see the same value
+  return t;
+}
+
+// Random weights of the scale PyTorch's initialization gives; batch-norm statistics kept in a
+// range where normalization is well conditioned.
+Tensor randomParameter(nn::ParameterOp param, std::mt19937_64 &rng) {
+  auto type = cast<RankedTensorType>(param.getType());
+  std::vector<int64_t> shape = type.getShape().vec();
+  StringRef name = param.getName();
+  if (name.ends_with("running_var") || (name.ends_with(".weight") && shape.size() == 1))
+    return uniformTensor(shape, 0.5, 1.5, rng);
+  if (shape.size() == 1)
+    return uniformTensor(shape, -0.5, 0.5, rng);
+  double fanIn = static_cast<double>(type.getNumElements()) / static_cast<double>(shape[0]);
+  double bound = 1.0 / std::sqrt(fanIn);
+  return uniformTensor(shape, -bound, bound, rng);
+}
+
+// Runs one kernel on the host with Halide's JIT.
+LogicalResult runKernel(kernel::FusedOp kernel, const codegen::TargetSpec &target,
+                        const std::vector<const Tensor *> &inputs, int64_t batch, Tensor &out) {
+  FailureOr<codegen::KernelPipeline> pipeline = codegen::buildKernel(kernel, target);
+  if (failed(pipeline))
+    return failure();
+  std::vector<Halide::Buffer<float>> buffers;
+  for (auto [i, t] : llvm::enumerate(inputs)) {
+    std::vector<int> sizes(t->shape.rbegin(), t->shape.rend());
+    Halide::Buffer<float> b(sizes);
+    std::copy(t->data.begin(), t->data.end(), b.data());
+    pipeline->inputs[i].set(b);
+    buffers.push_back(b);
+  }
+  out.shape = concreteShape(kernel.getResult(0).getType(), batch);
+  std::vector<int> sizes(out.shape.rbegin(), out.shape.rend());
+  Halide::Buffer<float> result(sizes);
+  try {
+    pipeline->output.realize(result, target.halide);
+  } catch (const Halide::Error &error) {
+    return kernel.emitOpError() << "failed when run: " << error.what();
+  }
+  out.data.assign(result.data(), result.data() + result.number_of_elements());
+  return success();
+}
+
+} // namespace
+
+LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw_ostream &os) {
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.isExternal())
+    return module.emitError() << "the model has no @forward function to check";
+  FailureOr<codegen::TargetSpec> target = codegen::parseTarget(options.target, module.getLoc());
+  if (failed(target))
+    return failure();
+  if (target->gpu || options.target != "host")
+    return module.emitError() << "--check runs kernels on this machine: use --target=host";
+
+  std::mt19937_64 rng(options.seed);
+  std::vector<Tensor> inputs;
+  for (BlockArgument arg : forward.getArguments())
+    inputs.push_back(uniformTensor(concreteShape(arg.getType(), options.batch), -1, 1, rng));
+  reference::ParameterMap params;
+  forward.walk([&](nn::ParameterOp p) { params[p.getName().str()] = randomParameter(p, rng); });
+
+  // The interpreter's result for every layer, in program order.
+  std::vector<Tensor> expected;
+  FailureOr<std::vector<Tensor>> outputs = reference::runFunction(
+      forward, inputs, params, [&](Operation *op, const Tensor &t) {
+        if (!isa<nn::ParameterOp>(op))
+          expected.push_back(t);
+      });
+  if (failed(outputs))
+    return failure();
+
+  // The same function as a program of kernels.
+  OwningOpRef<ModuleOp> kernels = module.clone();
+  PassManager pm(module.getContext());
+  pm.addNestedPass<func::FuncOp>(createFormKernels());
+  if (failed(pm.run(*kernels)))
+    return failure();
+  auto program = kernels->lookupSymbol<func::FuncOp>("forward");
+
+  llvm::DenseMap<Value, Tensor> values;
+  for (auto [arg, t] : llvm::zip(program.getArguments(), inputs))
+    values[arg] = t;
+  os << llvm::left_justify("layer", 28) << " " << llvm::left_justify("op", 14)
+     << llvm::right_justify("max|ref|", 12) << " " << llvm::right_justify("max|diff|", 12) << " "
+     << llvm::right_justify("allowed", 12) << "\n";
+  bool ok = true;
+  size_t layer = 0;
+  for (Operation &op : program.getBody().front()) {
+    if (auto param = dyn_cast<nn::ParameterOp>(op)) {
+      values[param.getResult()] = params.at(param.getName().str());
+      continue;
+    }
+    auto kernel = dyn_cast<kernel::FusedOp>(op);
+    if (!kernel)
+      continue;
+    std::vector<const Tensor *> kernelInputs;
+    for (Value v : kernel.getInputs())
+      kernelInputs.push_back(&values[v]);
+    Tensor out;
+    if (failed(runKernel(kernel, *target, kernelInputs, options.batch, out)))
+      return failure();
+    if (layer >= expected.size() || expected[layer].shape != out.shape)
+      return kernel.emitOpError() << "does not line up with the interpreter's layer " << layer;
+    const Tensor &ref = expected[layer++];
+    double scale = 0, diff = 0;
+    for (size_t i = 0; i < ref.data.size(); ++i) {
+      scale = std::max(scale, std::abs(ref.data[i]));
+      double d = std::abs(out.data[i] - ref.data[i]);
+      diff = std::isnan(d) ? INFINITY : std::max(diff, d);
+    }
+    double allowed = options.atol + options.rtol * scale;
+    bool pass = diff <= allowed;
+    ok &= pass;
+    std::string name = isa<NameLoc>(kernel.getLoc())
+                           ? cast<NameLoc>(kernel.getLoc()).getName().str()
+                           : kernel.getName().str();
+    os << llvm::format("%-28s %-14s %12.4e %12.4e %12.4e  %s\n", name.c_str(),
+                       kernel.getBody().front().front().getName().stripDialect().str().c_str(),
+                       scale, diff, allowed, pass ? "ok" : "FAIL");
+    values[kernel.getResult(0)] = std::move(out);
+  }
+  if (!ok)
+    return module.emitError() << "--check: a layer's kernel differs from the reference by more "
+                                 "than atol + rtol·max|ref| (see the table)";
+  os << "check passed: " << layer << " layers within atol " << options.atol << " + rtol "
+     << options.rtol << "·max|ref| (batch " << options.batch << ", seed " << options.seed
+     << ")\n";
+  return success();
+}
+
+} // namespace kiln
