@@ -9,7 +9,7 @@ config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "tests", "lit")
 
-tool_dirs = [os.path.join(config.kiln_obj_root, "tools", t) for t in ("kilnc", "kiln-opt")]
+tool_dirs = [os.path.join(config.kiln_obj_root, "tools", t) for t in ("kilnc", "kiln-opt", "kiln-run")]
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.llvm_tools_dir,
                                                           config.environment.get("PATH", os.environ["PATH"])])
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
