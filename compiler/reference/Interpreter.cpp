@@ -1,6 +1,7 @@
 // The reference interpreter of the nn dialect: walks a function op by op, evaluating each nn op
 // with the reference implementation and checking every tensor against the IR's type.
 #include "reference/Interpreter.h"
+#include "reference/Gradients.h"
 
 #include "kiln/Dialect/NN/NNDialect.h"
 #include "mlir/IR/SymbolTable.h"
@@ -77,14 +78,19 @@ FailureOr<Tensor> evaluate(nn::ParameterOp op, const Environment &, const Parame
   return it->second;
 }
 
-FailureOr<Tensor> evaluate(nn::ConvOp op, const Environment &env, const ParameterMap &) {
+template <typename ConvLikeOp>
+ConvParams convParams(ConvLikeOp op) {
   ConvParams p;
   p.strides = toVector(op.getStrides());
   p.padding = toVector(op.getPadding());
   p.dilations = toVector(op.getDilations());
   p.groups = op.getGroupsAttr().getInt();
+  return p;
+}
+
+FailureOr<Tensor> evaluate(nn::ConvOp op, const Environment &env, const ParameterMap &) {
   return conv(valueOf(env, op.getInput()), valueOf(env, op.getWeight()),
-              optionalValueOf(env, op.getBias()), p);
+              optionalValueOf(env, op.getBias()), convParams(op));
 }
 
 template <typename PoolOp>
@@ -155,28 +161,235 @@ FailureOr<Tensor> evaluate(nn::LogSoftmaxOp op, const Environment &env, const Pa
   return logSoftmax(valueOf(env, op.getInput()), op.getAxisAttr().getInt());
 }
 
+// The labels operand as integers: integral doubles in [0, classes), checked at `op`.
+FailureOr<std::vector<int64_t>> labelsOf(Operation *op, const Tensor &labelValues,
+                                         int64_t classes) {
+  std::vector<int64_t> labels;
+  for (size_t i = 0; i < labelValues.data.size(); ++i) {
+    double label = labelValues.data[i];
+    // Written so that NaN fails too; the bound check comes before the cast.
+    if (!(label >= 0.0 && label < static_cast<double>(classes) && std::floor(label) == label))
+      return op->emitOpError() << "expects every label to be an integer in [0, " << classes
+                               << "), got " << numberString(label) << " at index " << i;
+    labels.push_back(static_cast<int64_t>(label));
+  }
+  return labels;
+}
+
 FailureOr<Tensor> evaluate(nn::SoftmaxCrossEntropyOp op, const Environment &env,
                            const ParameterMap &) {
   const Tensor &logits = valueOf(env, op.getLogits());
   const Tensor &labelValues = valueOf(env, op.getLabels());
   if (logits.shape.size() != 2 || !labelValues.valid())
     return Tensor{}; // reported by the caller with the operand shapes
-  int64_t classes = logits.shape[1];
-  std::vector<int64_t> labels;
-  for (size_t i = 0; i < labelValues.data.size(); ++i) {
-    double label = labelValues.data[i];
-    // Written so that NaN fails too; the bound check comes before the cast.
-    if (!(label >= 0.0 && label < static_cast<double>(classes) && std::floor(label) == label))
-      return op.emitOpError() << "expects every label to be an integer in [0, " << classes
-                              << "), got " << numberString(label) << " at index " << i;
-    labels.push_back(static_cast<int64_t>(label));
-  }
-  double loss = softmaxCrossEntropy(logits, labels);
+  FailureOr<std::vector<int64_t>> labels = labelsOf(op, labelValues, logits.shape[1]);
+  if (failed(labels))
+    return failure();
+  double loss = softmaxCrossEntropy(logits, *labels);
   if (std::isnan(loss))
     return Tensor{};
   Tensor result;
   result.data = {loss}; // a scalar: shape {}
   return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Training ops (Gradients.h)
+//===----------------------------------------------------------------------===//
+
+// The concrete shape of op's result: its type's static extents, and for each dynamic one the
+// extent `known` gives (-1: unknown). At most one extent may stay unknown; it is solved from
+// `numel` when that is given (≥ 0).
+FailureOr<std::vector<int64_t>> resultShape(Operation *op, llvm::ArrayRef<int64_t> known,
+                                            int64_t numel = -1) {
+  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!type)
+    return op->emitOpError() << "needs a ranked result type to be evaluated";
+  std::vector<int64_t> shape = toVector(type.getShape());
+  int64_t unknown = -1, product = 1;
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    if (type.isDynamicDim(i))
+      shape[i] = i < static_cast<int64_t>(known.size()) ? known[i] : -1;
+    if (shape[i] >= 0) {
+      product *= shape[i];
+    } else if (unknown >= 0 || numel < 0) {
+      return op->emitOpError() << "cannot infer dimension " << i << " of its result type " << type
+                               << " from its operands";
+    } else {
+      unknown = i;
+    }
+  }
+  if (unknown >= 0) {
+    // Left at -1 when nothing fits: the reference then rejects the shape, and the caller reports.
+    if (product != 0 && numel % product == 0)
+      shape[unknown] = numel / product;
+  }
+  return shape;
+}
+
+// Extent `i` of t, or -1 if it has no such dimension.
+int64_t extent(const Tensor &t, size_t i) { return i < t.shape.size() ? t.shape[i] : -1; }
+
+std::vector<double> hyperOf(const Environment &env, Value hyper) {
+  return valueOf(env, hyper).data;
+}
+
+FailureOr<Tensor> evaluate(nn::ConvBackwardDataOp op, const Environment &env,
+                           const ParameterMap &) {
+  const Tensor &dy = valueOf(env, op.getOutputGrad()), &w = valueOf(env, op.getWeight());
+  ConvParams p = convParams(op);
+  auto shape = resultShape(op, {extent(dy, 0), extent(w, 1) * p.groups});
+  if (failed(shape))
+    return failure();
+  return convBackwardData(dy, w, p, *shape);
+}
+
+FailureOr<Tensor> evaluate(nn::ConvBackwardFilterOp op, const Environment &env,
+                           const ParameterMap &) {
+  const Tensor &x = valueOf(env, op.getInput()), &dy = valueOf(env, op.getOutputGrad());
+  ConvParams p = convParams(op);
+  auto shape = resultShape(op, {extent(dy, 1), p.groups > 0 ? extent(x, 1) / p.groups : -1});
+  if (failed(shape))
+    return failure();
+  return convBackwardFilter(x, dy, p, *shape);
+}
+
+FailureOr<Tensor> evaluate(nn::ReduceToChannelOp op, const Environment &env, const ParameterMap &) {
+  return reduceToChannel(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::MaxPoolBackwardOp op, const Environment &env, const ParameterMap &) {
+  return maxPoolBackward(valueOf(env, op.getInput()), valueOf(env, op.getOutputGrad()),
+                         poolParams(op));
+}
+
+FailureOr<Tensor> evaluate(nn::AvgPoolBackwardOp op, const Environment &env, const ParameterMap &) {
+  const Tensor &dy = valueOf(env, op.getOutputGrad());
+  PoolParams p = poolParams(op);
+  p.countIncludePad = op.getCountIncludePad();
+  auto shape = resultShape(op, {extent(dy, 0), extent(dy, 1)});
+  if (failed(shape))
+    return failure();
+  return avgPoolBackward(dy, p, *shape);
+}
+
+FailureOr<Tensor> evaluate(nn::GlobalAvgPoolBackwardOp op, const Environment &env,
+                           const ParameterMap &) {
+  const Tensor &dy = valueOf(env, op.getOutputGrad());
+  auto shape = resultShape(op, {extent(dy, 0), extent(dy, 1)});
+  if (failed(shape))
+    return failure();
+  return globalAvgPoolBackward(dy, *shape);
+}
+
+FailureOr<Tensor> evaluate(nn::GlobalMaxPoolBackwardOp op, const Environment &env,
+                           const ParameterMap &) {
+  return globalMaxPoolBackward(valueOf(env, op.getInput()), valueOf(env, op.getOutputGrad()));
+}
+
+FailureOr<Tensor> evaluate(nn::BatchNormTrainOp op, const Environment &env, const ParameterMap &) {
+  return batchNormTrain(valueOf(env, op.getInput()), valueOf(env, op.getWeight()),
+                        valueOf(env, op.getBias()), op.getEpsilon().convertToDouble());
+}
+
+FailureOr<Tensor> evaluate(nn::BatchNormTrainBackwardDataOp op, const Environment &env,
+                           const ParameterMap &) {
+  return batchNormTrainBackwardData(valueOf(env, op.getInput()), valueOf(env, op.getOutputGrad()),
+                                    valueOf(env, op.getWeight()),
+                                    op.getEpsilon().convertToDouble());
+}
+
+FailureOr<Tensor> evaluate(nn::BatchNormTrainBackwardWeightOp op, const Environment &env,
+                           const ParameterMap &) {
+  return batchNormTrainBackwardWeight(valueOf(env, op.getInput()), valueOf(env, op.getOutputGrad()),
+                                      op.getEpsilon().convertToDouble());
+}
+
+FailureOr<Tensor> evaluate(nn::ChannelMeanOp op, const Environment &env, const ParameterMap &) {
+  return channelMean(valueOf(env, op.getInput()));
+}
+
+FailureOr<Tensor> evaluate(nn::ChannelVarOp op, const Environment &env, const ParameterMap &) {
+  return channelVar(valueOf(env, op.getInput()), op.getUnbiased());
+}
+
+FailureOr<Tensor> evaluate(nn::RunningUpdateOp op, const Environment &env, const ParameterMap &) {
+  return runningUpdate(valueOf(env, op.getRunning()), valueOf(env, op.getBatch()),
+                       op.getMomentum().convertToDouble());
+}
+
+FailureOr<Tensor> evaluate(nn::DenseBackwardDataOp op, const Environment &env,
+                           const ParameterMap &) {
+  return denseBackwardData(valueOf(env, op.getOutputGrad()), valueOf(env, op.getWeight()));
+}
+
+FailureOr<Tensor> evaluate(nn::DenseBackwardWeightOp op, const Environment &env,
+                           const ParameterMap &) {
+  return denseBackwardWeight(valueOf(env, op.getInput()), valueOf(env, op.getOutputGrad()));
+}
+
+FailureOr<Tensor> evaluate(nn::ReluBackwardOp op, const Environment &env, const ParameterMap &) {
+  return reluBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()));
+}
+
+FailureOr<Tensor> evaluate(nn::TanhBackwardOp op, const Environment &env, const ParameterMap &) {
+  return tanhBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()));
+}
+
+FailureOr<Tensor> evaluate(nn::SigmoidBackwardOp op, const Environment &env, const ParameterMap &) {
+  return sigmoidBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()));
+}
+
+FailureOr<Tensor> evaluate(nn::ReshapeOp op, const Environment &env, const ParameterMap &) {
+  // The batch extent carries over (flatten's gradient); one other dynamic extent is solved.
+  const Tensor &x = valueOf(env, op.getInput());
+  auto shape = resultShape(op, {extent(x, 0)}, x.numel());
+  if (failed(shape))
+    return failure();
+  return reshape(x, *shape);
+}
+
+FailureOr<Tensor> evaluate(nn::SoftmaxBackwardOp op, const Environment &env, const ParameterMap &) {
+  return softmaxBackward(valueOf(env, op.getOutput()), valueOf(env, op.getOutputGrad()),
+                         op.getAxisAttr().getInt());
+}
+
+FailureOr<Tensor> evaluate(nn::LogSoftmaxBackwardOp op, const Environment &env,
+                           const ParameterMap &) {
+  return logSoftmaxBackward(valueOf(env, op.getOutput()), valueOf(env, op.getOutputGrad()),
+                            op.getAxisAttr().getInt());
+}
+
+FailureOr<Tensor> evaluate(nn::SoftmaxCrossEntropyBackwardOp op, const Environment &env,
+                           const ParameterMap &) {
+  const Tensor &logits = valueOf(env, op.getLogits());
+  const Tensor &labelValues = valueOf(env, op.getLabels());
+  if (logits.shape.size() != 2 || !labelValues.valid())
+    return Tensor{}; // reported by the caller with the operand shapes
+  FailureOr<std::vector<int64_t>> labels = labelsOf(op, labelValues, logits.shape[1]);
+  if (failed(labels))
+    return failure();
+  return softmaxCrossEntropyBackward(logits, *labels);
+}
+
+FailureOr<Tensor> evaluate(nn::MomentumUpdateOp op, const Environment &env, const ParameterMap &) {
+  return momentumUpdate(valueOf(env, op.getVelocity()), valueOf(env, op.getGrad()),
+                        valueOf(env, op.getParam()), hyperOf(env, op.getHyper()));
+}
+
+FailureOr<Tensor> evaluate(nn::SgdStepOp op, const Environment &env, const ParameterMap &) {
+  return sgdStep(valueOf(env, op.getParam()), valueOf(env, op.getVelocity()),
+                 hyperOf(env, op.getHyper()));
+}
+
+FailureOr<Tensor> evaluate(nn::AdamMomentOp op, const Environment &env, const ParameterMap &) {
+  return adamMoment(valueOf(env, op.getMoment()), valueOf(env, op.getGrad()),
+                    valueOf(env, op.getParam()), hyperOf(env, op.getHyper()), op.getSecond());
+}
+
+FailureOr<Tensor> evaluate(nn::AdamStepOp op, const Environment &env, const ParameterMap &) {
+  return adamStep(valueOf(env, op.getParam()), valueOf(env, op.getFirstMoment()),
+                  valueOf(env, op.getSecondMoment()), hyperOf(env, op.getHyper()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -206,6 +419,15 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
             nn::SoftmaxCrossEntropyOp>([&](auto concrete) -> FailureOr<Tensor> {
         return evaluate(concrete, env, params);
       })
+      .Case<nn::ConvBackwardDataOp, nn::ConvBackwardFilterOp, nn::ReduceToChannelOp,
+            nn::MaxPoolBackwardOp, nn::AvgPoolBackwardOp, nn::GlobalAvgPoolBackwardOp,
+            nn::GlobalMaxPoolBackwardOp, nn::BatchNormTrainOp, nn::BatchNormTrainBackwardDataOp,
+            nn::BatchNormTrainBackwardWeightOp, nn::ChannelMeanOp, nn::ChannelVarOp,
+            nn::RunningUpdateOp, nn::DenseBackwardDataOp, nn::DenseBackwardWeightOp,
+            nn::ReluBackwardOp, nn::TanhBackwardOp, nn::SigmoidBackwardOp, nn::ReshapeOp,
+            nn::SoftmaxBackwardOp, nn::LogSoftmaxBackwardOp, nn::SoftmaxCrossEntropyBackwardOp,
+            nn::MomentumUpdateOp, nn::SgdStepOp, nn::AdamMomentOp, nn::AdamStepOp>(
+          [&](auto concrete) -> FailureOr<Tensor> { return evaluate(concrete, env, params); })
       .Default([](Operation *other) -> FailureOr<Tensor> {
         return other->emitOpError() << "is not supported by the reference interpreter";
       });
@@ -303,6 +525,38 @@ FailureOr<std::vector<Tensor>> runFunction(func::FuncOp fn, llvm::ArrayRef<Tenso
   if (!fn)
     return failure();
   return Interpreter(params, onResult).run(fn, inputs, /*depth=*/0);
+}
+
+FailureOr<double> runTrainStep(func::FuncOp trainStep, llvm::ArrayRef<Tensor> inputs,
+                               llvm::ArrayRef<double> hyper, ParameterMap &state,
+                               ResultCallback onResult) {
+  if (!trainStep)
+    return failure();
+  auto names = trainStep->getAttrOfType<ArrayAttr>("kiln.state_updates");
+  if (!names || llvm::any_of(names, [](Attribute a) { return !isa<StringAttr>(a); }))
+    return trainStep.emitError() << "'" << trainStep.getSymName()
+                                 << "' has no kiln.state_updates list of state names";
+  // Optimizer buffers start at zero, as PyTorch's do; only a copy of the state gets them.
+  ParameterMap current = state;
+  trainStep.walk([&](nn::ParameterOp p) {
+    auto type = dyn_cast<RankedTensorType>(p.getType());
+    if (p.getBuffer() && p.getName().starts_with("optimizer.") && type && type.hasStaticShape() &&
+        !current.count(p.getName().str()))
+      current[p.getName().str()] =
+          Tensor{toVector(type.getShape()), std::vector<double>(type.getNumElements(), 0.0)};
+  });
+  std::vector<Tensor> arguments(inputs.begin(), inputs.end());
+  arguments.push_back(Tensor{{static_cast<int64_t>(hyper.size())}, hyper.vec()});
+  FailureOr<std::vector<Tensor>> results = runFunction(trainStep, arguments, current, onResult);
+  if (failed(results))
+    return failure();
+  if (results->size() != names.size() + 1 || (*results)[0].data.size() != 1)
+    return trainStep.emitError() << "'" << trainStep.getSymName() << "' returns " << results->size()
+                                 << " values; expected the loss and " << names.size()
+                                 << " state updates";
+  for (auto [name, next] : llvm::zip(names, llvm::drop_begin(*results)))
+    state[cast<StringAttr>(name).str()] = std::move(next);
+  return (*results)[0].data[0];
 }
 
 } // namespace kiln::reference
