@@ -8,6 +8,8 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include <optional>
+
 using namespace Halide;
 using namespace mlir;
 
@@ -70,6 +72,18 @@ void constrainDense(Param &param, llvm::ArrayRef<int64_t> shape) {
   }
 }
 
+// The Halide type of a tensor's elements: f32 data, integer labels of 8 to 64 bits (signless
+// integers are signed, as in the frontends).
+std::optional<Halide::Type> halideType(mlir::Type element) {
+  if (element.isF32())
+    return Float(32);
+  auto integer = dyn_cast<IntegerType>(element);
+  if (!integer || !llvm::is_contained({8u, 16u, 32u, 64u}, integer.getWidth()))
+    return std::nullopt;
+  int bits = static_cast<int>(integer.getWidth());
+  return integer.isUnsigned() ? UInt(bits) : Int(bits);
+}
+
 std::string sanitize(llvm::StringRef name) {
   std::string out;
   for (char c : name)
@@ -91,17 +105,26 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
     if (dynamic > 1 || (dynamic == 1 && !tensor.isDynamicDim(0)))
       return kernel.emitOpError() << "code generation supports a dynamic batch only, got "
                                   << type;
+    if (!halideType(tensor.getElementType()))
+      return kernel.emitOpError()
+             << "code generation supports f32 and 8- to 64-bit integer tensors, got " << type;
   }
   // Halide argument names must be distinct identifiers.
   std::string prefix = sanitize(kernel.getName());
   try {
     KernelPipeline pipeline;
     llvm::DenseMap<Value, TensorFunc> funcs;
+    // Reductions over the batch (weight gradients, batch statistics, the loss) take its extent
+    // from the first operand whose batch is dynamic; operands agree on it at run time.
+    Expr batch;
     for (BlockArgument arg : body.getArguments()) {
       auto type = cast<RankedTensorType>(arg.getType());
-      ImageParam param(Float(32), static_cast<int>(type.getRank()),
+      int rank = static_cast<int>(type.getRank());
+      ImageParam param(*halideType(type.getElementType()), rank,
                        prefix + "_in" + std::to_string(arg.getArgNumber()));
       constrainDense(param, type.getShape());
+      if (!batch.defined() && rank > 0 && type.isDynamicDim(0))
+        batch = param.dim(rank - 1).extent();
       pipeline.inputs.push_back(param);
       funcs[arg] = TensorFunc{Func(param), type.getShape().vec()};
     }
@@ -111,8 +134,8 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
       std::vector<TensorFunc> operands;
       for (Value operand : op.getOperands())
         operands.push_back(funcs.lookup(operand));
-      FailureOr<LoweredOp> lowered = lowerOp(&op, operands, prefix + "_" +
-                                                                op.getName().stripDialect().str());
+      LoweringContext context{prefix + "_" + op.getName().stripDialect().str(), batch};
+      FailureOr<LoweredOp> lowered = lowerOp(&op, operands, context);
       if (failed(lowered))
         return failure();
       funcs[op.getResult(0)] = lowered->result;
@@ -125,7 +148,7 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
     std::vector<Var> v = tensorVars(result.rank());
     // Not the bare kernel name: a Func named like a math function ("tanh") clashes in Halide.
     Func output(prefix + "_out");
-    output(halideOrder(v)) = result.at(std::vector<Expr>(v.begin(), v.end()));
+    output(halideOrder(v)) = result.at(asExprs(v)); // no arguments for a 0-d result (the loss)
     schedule(output, target);
     OutputImageParam outputBuffer = output.output_buffer();
     constrainDense(outputBuffer, result.shape);

@@ -1,15 +1,20 @@
-// Internal to code generation: the Halide algorithm and schedule of each nn op.
+// Internal to code generation: the Halide algorithm and schedule of each nn op, and the helpers
+// the per-family lowering files (OpLowering.cpp for the forward ops, *GradLowering.cpp,
+// NormLowering.cpp, LossLowering.cpp, UpdateLowering.cpp for training) share.
 #ifndef KILN_CODEGEN_LOWERING_H
 #define KILN_CODEGEN_LOWERING_H
 
 #include "codegen/Codegen.h"
+
+#include "kiln/Dialect/NN/NNDialect.h"
 
 #include <functional>
 
 namespace kiln::codegen {
 
 // A tensor as a Halide Func. Halide's dimension 0 is the innermost (the tensor's last), so
-// Funcs take their arguments in reverse tensor order; `at` hides that.
+// Funcs take their arguments in reverse tensor order; `at` hides that. A 0-d tensor (the loss)
+// is a Func of no arguments.
 struct TensorFunc {
   Halide::Func func;
   std::vector<int64_t> shape; // tensor order; mlir::ShapedType::kDynamic for the batch
@@ -19,10 +24,35 @@ struct TensorFunc {
   Halide::Expr at(const std::vector<Halide::Expr> &index) const;
 };
 
+// What a lowering knows about the kernel it is part of.
+struct LoweringContext {
+  std::string name;   // a unique, identifier-safe prefix for the op's Funcs
+  Halide::Expr batch; // the run-time batch extent; undefined when no operand has a dynamic batch
+
+  // The extent of tensor dimension `dim` of `t`: its static extent, or the batch.
+  Halide::Expr extent(const TensorFunc &t, int64_t dim) const;
+};
+
 // Vars named after the tensor dimensions they index (n, c, z, y, x), in tensor order.
 std::vector<Halide::Var> tensorVars(int64_t rank);
 // The same in Halide's (reversed) order, for Func definitions.
 std::vector<Halide::Var> halideOrder(const std::vector<Halide::Var> &vars);
+std::vector<Halide::Expr> asExprs(const std::vector<Halide::Var> &vars);
+// The op's (single) result shape, tensor order.
+std::vector<int64_t> resultShape(mlir::Operation *op);
+
+// The input with `value` outside [0, extent) in each spatial dimension that is padded (every
+// spatial dimension when `always`: a ceil-mode pooling window may overhang the input).
+Halide::Func padSpatial(const TensorFunc &input, llvm::ArrayRef<int64_t> padding,
+                        Halide::Expr value, bool always = false);
+
+// Average pooling's divisor for the window at output position `out` (spatial indices, tensor
+// order) over an input of spatial extents `inputSpatial`: PyTorch's rule, the window clipped to
+// the padded input (countIncludePad) or to the input itself.
+Halide::Expr avgPoolDivisor(const std::vector<Halide::Expr> &out,
+                            llvm::ArrayRef<int64_t> inputSpatial, llvm::ArrayRef<int64_t> kernel,
+                            llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
+                            bool countIncludePad);
 
 // An op lowered to Halide: its result Func, and the schedule to apply when `output` (a copy of
 // the result with the kernel's output buffer) is the kernel's output.
@@ -34,7 +64,46 @@ struct LoweredOp {
 // The Halide algorithm of one nn op over its operands' Funcs. Emits an error at the op when the
 // op has no code generation.
 mlir::FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> &operands,
-                                   const std::string &name);
+                                   const LoweringContext &context);
+
+// The training ops, one function each, defined in the file of their family.
+using Operands = std::vector<TensorFunc>;
+#define KILN_DECLARE_LOWERING(OP)                                                               \
+  mlir::FailureOr<LoweredOp> lower(nn::OP op, const Operands &in, const LoweringContext &ctx);
+// ConvGradLowering.cpp
+KILN_DECLARE_LOWERING(ConvBackwardDataOp)
+KILN_DECLARE_LOWERING(ConvBackwardFilterOp)
+// DenseGradLowering.cpp
+KILN_DECLARE_LOWERING(DenseBackwardDataOp)
+KILN_DECLARE_LOWERING(DenseBackwardWeightOp)
+// PoolGradLowering.cpp
+KILN_DECLARE_LOWERING(MaxPoolBackwardOp)
+KILN_DECLARE_LOWERING(AvgPoolBackwardOp)
+KILN_DECLARE_LOWERING(GlobalAvgPoolBackwardOp)
+KILN_DECLARE_LOWERING(GlobalMaxPoolBackwardOp)
+// NormLowering.cpp
+KILN_DECLARE_LOWERING(ReduceToChannelOp)
+KILN_DECLARE_LOWERING(ChannelMeanOp)
+KILN_DECLARE_LOWERING(ChannelVarOp)
+KILN_DECLARE_LOWERING(RunningUpdateOp)
+KILN_DECLARE_LOWERING(BatchNormTrainOp)
+KILN_DECLARE_LOWERING(BatchNormTrainBackwardDataOp)
+KILN_DECLARE_LOWERING(BatchNormTrainBackwardWeightOp)
+// LossLowering.cpp
+KILN_DECLARE_LOWERING(SoftmaxCrossEntropyOp)
+KILN_DECLARE_LOWERING(SoftmaxCrossEntropyBackwardOp)
+KILN_DECLARE_LOWERING(SoftmaxBackwardOp)
+KILN_DECLARE_LOWERING(LogSoftmaxBackwardOp)
+// UpdateLowering.cpp
+KILN_DECLARE_LOWERING(ReluBackwardOp)
+KILN_DECLARE_LOWERING(TanhBackwardOp)
+KILN_DECLARE_LOWERING(SigmoidBackwardOp)
+KILN_DECLARE_LOWERING(ReshapeOp)
+KILN_DECLARE_LOWERING(MomentumUpdateOp)
+KILN_DECLARE_LOWERING(SgdStepOp)
+KILN_DECLARE_LOWERING(AdamMomentOp)
+KILN_DECLARE_LOWERING(AdamStepOp)
+#undef KILN_DECLARE_LOWERING
 
 } // namespace kiln::codegen
 

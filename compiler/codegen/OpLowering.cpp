@@ -1,4 +1,5 @@
-// The Halide algorithm and CPU/GPU schedule of each nn op, one function per op.
+// The Halide algorithm and CPU/GPU schedule of each forward nn op, one function per op, and the
+// dispatch from an op to its lowering (the training ops' are in the *Lowering.cpp files).
 //
 // Tile sizes: a conv output tile is `lanes` x-positions × 8 output channels, 8 vector
 // accumulators held in registers through the whole reduction (AVX-512 has 32 vector
@@ -40,18 +41,14 @@ std::vector<Var> halideOrder(const std::vector<Var> &vars) {
   return std::vector<Var>(vars.rbegin(), vars.rend());
 }
 
-namespace {
-
 std::vector<int64_t> resultShape(mlir::Operation *op) {
   return llvm::cast<mlir::RankedTensorType>(op->getResult(0).getType()).getShape().vec();
 }
 
 std::vector<Expr> asExprs(const std::vector<Var> &vars) { return {vars.begin(), vars.end()}; }
 
-// The input with `value` outside [0, extent) in each spatial dimension that is padded (every
-// spatial dimension when `always`: a ceil-mode pooling window may overhang the input).
 Func padSpatial(const TensorFunc &input, llvm::ArrayRef<int64_t> padding, Expr value,
-                bool always = false) {
+                bool always) {
   int64_t spatial = input.rank() - 2;
   bool padded = false;
   Region bounds(input.rank()); // Halide order; an undefined Range leaves a dimension alone
@@ -66,56 +63,31 @@ Func padSpatial(const TensorFunc &input, llvm::ArrayRef<int64_t> padding, Expr v
   return BoundaryConditions::constant_exterior(input.func, value, bounds);
 }
 
-// Output tiles of `lanes` x-positions × `channelTile` channels, computed by `accumulator` held
-// in registers at the tile; the tiles' rows run in parallel. `output` and `accumulator` index
-// (spatial..., c, n) in Halide order.
-void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64_t> &shape,
-                          int64_t channelTile, const TargetSpec &target,
-                          const std::vector<RVar> &reductionInnerToOuter) {
-  int64_t rank = static_cast<int64_t>(shape.size());
-  if (target.gpu) {
-    scheduleGpu(output, rank);
-    accumulator.compute_at(output, Var("xi"));
-    return;
+Expr avgPoolDivisor(const std::vector<Expr> &out, llvm::ArrayRef<int64_t> inputSpatial,
+                    llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+                    llvm::ArrayRef<int64_t> padding, bool countIncludePad) {
+  int64_t spatial = static_cast<int64_t>(inputSpatial.size());
+  Expr count = 1;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int n = static_cast<int>(inputSpatial[i]);
+    Expr start = out[i] * static_cast<int>(strides[i]) - static_cast<int>(padding[i]);
+    Expr end = min(start + static_cast<int>(kernel[i]), n + static_cast<int>(padding[spatial + i]));
+    if (!countIncludePad) {
+      start = max(start, 0);
+      end = min(end, n);
+    }
+    count *= end - start;
   }
-  std::vector<Var> args = output.args();
-  Var x = args[0], c = args[rank - 2], n = args[rank - 1];
-  int lanes = lanesFor(shape.back(), target.vectorWidth);
-  int64_t tile = std::min<int64_t>(channelTile, shape[1]);
-  Var xo("xo"), xi("xi"), co("co"), ci("ci");
-  output.split(x, xo, xi, lanes, TailStrategy::ShiftInwards)
-      .split(c, co, ci, static_cast<int>(tile), TailStrategy::ShiftInwards);
-  std::vector<VarOrRVar> order{xi, ci, xo, co};
-  for (int64_t i = 1; i < rank - 2; ++i)
-    order.push_back(args[i]);
-  order.push_back(n);
-  output.reorder(order);
-  if (lanes > 1)
-    output.vectorize(xi);
-  output.unroll(ci);
-  // Rows (or, for 1-D data, channel tiles) of every image in parallel.
-  Var task("task");
-  if (rank > 3)
-    output.fuse(args[rank - 3], n, task).parallel(task);
-  else
-    output.fuse(co, n, task).parallel(task);
-
-  std::vector<Var> accArgs = accumulator.args();
-  accumulator.compute_at(output, xo).store_in(MemoryType::Stack);
-  if (lanes > 1)
-    accumulator.vectorize(accArgs[0]);
-  accumulator.unroll(accArgs[rank - 2]);
-  std::vector<VarOrRVar> updateOrder{accArgs[0], accArgs[rank - 2]};
-  for (const RVar &r : reductionInnerToOuter)
-    updateOrder.push_back(r);
-  for (int64_t i = 1; i < rank - 2; ++i)
-    updateOrder.push_back(accArgs[i]);
-  updateOrder.push_back(accArgs[rank - 1]);
-  accumulator.update().reorder(updateOrder);
-  if (lanes > 1)
-    accumulator.update().vectorize(accArgs[0]);
-  accumulator.update().unroll(accArgs[rank - 2]);
+  return count;
 }
+
+Expr LoweringContext::extent(const TensorFunc &t, int64_t dim) const {
+  if (t.shape[dim] == mlir::ShapedType::kDynamic)
+    return batch;
+  return static_cast<int>(t.shape[dim]);
+}
+
+namespace {
 
 FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
                                const std::string &name) {
@@ -191,19 +163,9 @@ FailureOr<LoweredOp> lowerPool(PoolOp op, const TensorFunc &input, const std::st
     TensorFunc padded{padSpatial(input, padding, 0.0f, true), input.shape};
     Func sum(name + "_sum");
     sum(hv) = Halide::sum(padded.at(index));
-    // PyTorch's divisor: the window clipped to the padded input (count_include_pad), or to
-    // the input itself.
-    Expr count = 1;
-    for (int64_t i = 0; i < spatial; ++i) {
-      int n = static_cast<int>(input.shape[2 + i]);
-      Expr start = v[2 + i] * static_cast<int>(strides[i]) - static_cast<int>(padding[i]);
-      Expr end = min(start + static_cast<int>(kernel[i]), n + static_cast<int>(padding[spatial + i]));
-      if (!countIncludePad) {
-        start = max(start, 0);
-        end = min(end, n);
-      }
-      count *= end - start;
-    }
+    std::vector<Expr> out(v.begin() + 2, v.end());
+    std::vector<int64_t> inputSpatial(input.shape.begin() + 2, input.shape.end());
+    Expr count = avgPoolDivisor(out, inputSpatial, kernel, strides, padding, countIncludePad);
     pool(hv) = sum(hv) / cast<float>(count);
   }
   LoweredOp lowered{{pool, shape}, nullptr};
@@ -388,11 +350,12 @@ FailureOr<LoweredOp> lowerSoftmax(SoftmaxLikeOp op, const TensorFunc &input,
 } // namespace
 
 FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> &in,
-                             const std::string &name) {
+                             const LoweringContext &ctx) {
+  const std::string &name = ctx.name;
   return llvm::TypeSwitch<mlir::Operation *, FailureOr<LoweredOp>>(op)
       .Case([&](nn::ConvOp conv) { return lowerConv(conv, in, name); })
       .Case([&](nn::MaxPoolOp pool) { return lowerPool(pool, in[0], name, /*isMax=*/true, false); })
-      .Case([&](nn::AvgPoolOp pool) { 
+      .Case([&](nn::AvgPoolOp pool) {
         return lowerPool(pool, in[0], name, /*isMax=*/false, pool.getCountIncludePad());
       })
       .Case([&](nn::GlobalMaxPoolOp pool) { return lowerGlobalPool(pool, in[0], name, true); })
@@ -404,6 +367,17 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
       .Case([&](nn::FlattenOp flatten) { return lowerFlatten(flatten, in[0], name); })
       .Case([&](nn::SoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/false); })
       .Case([&](nn::LogSoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/true); })
+      // Training ops: one `lower` overload each (Lowering.h says which file holds it).
+      .Case<nn::ConvBackwardDataOp, nn::ConvBackwardFilterOp, nn::DenseBackwardDataOp,
+            nn::DenseBackwardWeightOp, nn::MaxPoolBackwardOp, nn::AvgPoolBackwardOp,
+            nn::GlobalAvgPoolBackwardOp, nn::GlobalMaxPoolBackwardOp, nn::ReduceToChannelOp,
+            nn::ChannelMeanOp, nn::ChannelVarOp, nn::RunningUpdateOp, nn::BatchNormTrainOp,
+            nn::BatchNormTrainBackwardDataOp, nn::BatchNormTrainBackwardWeightOp,
+            nn::SoftmaxCrossEntropyOp, nn::SoftmaxCrossEntropyBackwardOp, nn::SoftmaxBackwardOp,
+            nn::LogSoftmaxBackwardOp, nn::ReluBackwardOp, nn::TanhBackwardOp,
+            nn::SigmoidBackwardOp, nn::ReshapeOp, nn::MomentumUpdateOp, nn::SgdStepOp,
+            nn::AdamMomentOp, nn::AdamStepOp>(
+          [&](auto training) { return lower(training, in, ctx); })
       .Default([&](mlir::Operation *other) -> FailureOr<LoweredOp> {
         return other->emitOpError() << "has no Halide code generation";
       });

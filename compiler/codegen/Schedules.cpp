@@ -1,4 +1,4 @@
-// Shared schedule pieces used by the per-op schedules in OpLowering.cpp.
+// Shared schedule pieces used by the per-op schedules of the *Lowering.cpp files.
 #include "codegen/Schedules.h"
 
 using namespace Halide;
@@ -12,6 +12,13 @@ int lanesFor(int64_t extent, int targetWidth) {
   while (lanes * 2 <= extent)
     lanes *= 2;
   return lanes >= 4 ? lanes : 1;
+}
+
+int dividingLanes(int64_t extent, int targetWidth) {
+  for (int lanes = targetWidth; lanes >= 4; lanes /= 2)
+    if (extent % lanes == 0)
+      return lanes;
+  return 1;
 }
 
 void scheduleElementwise(Func output, const std::vector<int64_t> &shape, const TargetSpec &target) {
@@ -51,6 +58,57 @@ void scheduleGpu(Func output, int64_t rank) {
     }
     output.gpu_blocks(outer);
   }
+}
+
+// Output tiles of `lanes` x-positions × `channelTile` channels, computed by `accumulator` held
+// in registers at the tile; the tiles' rows run in parallel. `output` and `accumulator` index
+// (spatial..., c, n) in Halide order.
+void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64_t> &shape,
+                          int64_t channelTile, const TargetSpec &target,
+                          const std::vector<RVar> &reductionInnerToOuter) {
+  int64_t rank = static_cast<int64_t>(shape.size());
+  if (target.gpu) {
+    scheduleGpu(output, rank);
+    accumulator.compute_at(output, Var("xi"));
+    return;
+  }
+  std::vector<Var> args = output.args();
+  Var x = args[0], c = args[rank - 2], n = args[rank - 1];
+  int lanes = lanesFor(shape.back(), target.vectorWidth);
+  int64_t tile = std::min<int64_t>(channelTile, shape[1]);
+  Var xo("xo"), xi("xi"), co("co"), ci("ci");
+  output.split(x, xo, xi, lanes, TailStrategy::ShiftInwards)
+      .split(c, co, ci, static_cast<int>(tile), TailStrategy::ShiftInwards);
+  std::vector<VarOrRVar> order{xi, ci, xo, co};
+  for (int64_t i = 1; i < rank - 2; ++i)
+    order.push_back(args[i]);
+  order.push_back(n);
+  output.reorder(order);
+  if (lanes > 1)
+    output.vectorize(xi);
+  output.unroll(ci);
+  // Rows (or, for 1-D data, channel tiles) of every image in parallel.
+  Var task("task");
+  if (rank > 3)
+    output.fuse(args[rank - 3], n, task).parallel(task);
+  else
+    output.fuse(co, n, task).parallel(task);
+
+  std::vector<Var> accArgs = accumulator.args();
+  accumulator.compute_at(output, xo).store_in(MemoryType::Stack);
+  if (lanes > 1)
+    accumulator.vectorize(accArgs[0]);
+  accumulator.unroll(accArgs[rank - 2]);
+  std::vector<VarOrRVar> updateOrder{accArgs[0], accArgs[rank - 2]};
+  for (const RVar &r : reductionInnerToOuter)
+    updateOrder.push_back(r);
+  for (int64_t i = 1; i < rank - 2; ++i)
+    updateOrder.push_back(accArgs[i]);
+  updateOrder.push_back(accArgs[rank - 1]);
+  accumulator.update().reorder(updateOrder);
+  if (lanes > 1)
+    accumulator.update().vectorize(accArgs[0]);
+  accumulator.update().unroll(accArgs[rank - 2]);
 }
 
 } // namespace kiln::codegen

@@ -1,4 +1,5 @@
-// Shared schedule pieces: vector lanes for an extent, elementwise CPU schedules, GPU tiling.
+// Shared schedule pieces: vector lanes for an extent, elementwise CPU schedules, GPU tiling, the
+// channel-tiled accumulation of convolutions (forward and input gradient).
 #ifndef KILN_CODEGEN_SCHEDULES_H
 #define KILN_CODEGEN_SCHEDULES_H
 
@@ -11,6 +12,16 @@ namespace kiln::codegen {
 // are static, so splits use ShiftInwards and no vector loop needs a tail guard.
 int lanesFor(int64_t extent, int targetWidth);
 
+// The largest power of two in [4, targetWidth] that divides `extent`, or 1: lanes that need no
+// tail.
+int dividingLanes(int64_t extent, int targetWidth);
+
+// Halide 14 pitfall: a pure variable of an update definition split with GuardWithIf and
+// vectorized is miscompiled when the update reads another Func at that variable (the guarded
+// tail vector is dropped and the first vector's index used on every iteration: channel_var
+// counted channels 0–3 twice and channel 4 never). Such updates are vectorized over a RoundUp
+// split instead, their reads clamped to the real extent, or with lanes that divide the extent.
+
 // Innermost dimension vectorized, the channel and batch dimensions fused and run in parallel.
 // `shape` is the output's tensor-order shape.
 void scheduleElementwise(Halide::Func output, const std::vector<int64_t> &shape,
@@ -18,6 +29,16 @@ void scheduleElementwise(Halide::Func output, const std::vector<int64_t> &shape,
 
 // GPU: the two innermost dimensions tiled over threads (32 × 4), every other one over blocks.
 void scheduleGpu(Halide::Func output, int64_t rank);
+
+// Output tiles of `lanes` x-positions × `channelTile` channels, computed by `accumulator` held
+// in registers at the tile; the tiles' rows run in parallel. `output` and `accumulator` index
+// (spatial..., c, n) in Halide order; `reductionInnerToOuter` are the accumulator's RVars. With
+// 8 channels, 8 vector accumulators: AVX-512 has 32 vector registers, AVX2 16, which leaves room
+// for the broadcast weights and the input vectors. CUDA: one thread per output element.
+void scheduleChannelTiled(Halide::Func output, Halide::Func accumulator,
+                          const std::vector<int64_t> &shape, int64_t channelTile,
+                          const TargetSpec &target,
+                          const std::vector<Halide::RVar> &reductionInnerToOuter);
 
 } // namespace kiln::codegen
 

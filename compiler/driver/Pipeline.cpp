@@ -19,7 +19,7 @@ using namespace mlir;
 namespace kiln {
 
 void registerKilnDialects(DialectRegistry &registry) {
-  registry.insert<nn::NNDialect, func::FuncDialect>();
+  registry.insert<nn::NNDialect, kernel::KernelDialect, func::FuncDialect>();
 }
 
 OwningOpRef<ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, MLIRContext *context) {

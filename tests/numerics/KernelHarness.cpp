@@ -13,7 +13,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <gtest/gtest.h>
+
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 namespace kiln::testing {
@@ -25,11 +29,19 @@ std::string arrayText(const std::vector<int64_t> &values) {
   return s + "]";
 }
 
-std::string mlirType(const std::vector<int64_t> &shape, bool dynamicBatch) {
+std::string mlirType(const std::vector<int64_t> &shape, bool dynamicBatch,
+                     const std::string &element) {
   std::string s = "tensor<";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i == 0 && dynamicBatch ? std::string("?") : std::to_string(shape[i])) + "x";
-  return s + "f32>";
+  return s + element + ">";
+}
+
+Tensor integerTensor(const std::vector<int64_t> &values) {
+  Tensor t{{static_cast<int64_t>(values.size())}, {}};
+  for (int64_t v : values)
+    t.data.push_back(static_cast<double>(v));
+  return t;
 }
 
 Tensor randomTensor(std::vector<int64_t> shape, std::mt19937 &rng) {
@@ -61,17 +73,41 @@ std::string compareTensors(const Tensor &out, const Tensor &ref, double atol, do
   return os.str();
 }
 
-bool runKernel(const OpCase &c, Tensor *out, std::string *error) {
+namespace {
+
+// One MLIR context for the whole test run: creating one and loading the dialects for every case
+// would cost as much as a small kernel's JIT compile.
+mlir::MLIRContext &sharedContext() {
+  static mlir::MLIRContext *context = [] {
+    mlir::DialectRegistry registry;
+    registry.insert<kiln::nn::NNDialect, kiln::kernel::KernelDialect, mlir::func::FuncDialect>();
+    auto *ctx = new mlir::MLIRContext(registry, mlir::MLIRContext::Threading::DISABLED);
+    ctx->loadAllAvailableDialects();
+    return ctx;
+  }();
+  return *context;
+}
+
+// The case's function through kiln-infer-shapes and kiln-form-kernels, its one kernel built by
+// the production code generator for `targetName` (or, with `compileTo`, compiled to that object
+// file by the production compileKernel instead).
+struct BuiltKernel {
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  kiln::kernel::FusedOp kernel;
+  codegen::TargetSpec target;
+  codegen::KernelPipeline pipeline;
+};
+
+bool buildCase(const OpCase &c, const std::string &targetName, BuiltKernel &built,
+               std::string *error, const std::string &compileTo = "",
+               const std::string &dumpDir = "") {
   std::string text = "func.func @forward(";
   for (size_t i = 0; i < c.argTypes.size(); ++i)
     text += (i ? ", %a" : "%a") + std::to_string(i) + ": " + c.argTypes[i];
-  text += ") -> tensor<*xf32> {\n  %r = " + c.op + "\n  return %r : tensor<*xf32>\n}\n";
+  text += ") -> " + c.resultType + " {\n  %r = " + c.op + "\n  return %r : " + c.resultType +
+          "\n}\n";
 
-  mlir::MLIRContext context;
-  mlir::DialectRegistry registry;
-  registry.insert<kiln::nn::NNDialect, kiln::kernel::KernelDialect, mlir::func::FuncDialect>();
-  context.appendDialectRegistry(registry);
-  context.loadAllAvailableDialects();
+  mlir::MLIRContext &context = sharedContext();
   std::string diagnostics;
   llvm::raw_string_ostream diagStream(diagnostics);
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
@@ -83,56 +119,116 @@ bool runKernel(const OpCase &c, Tensor *out, std::string *error) {
     return false;
   };
 
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
-  if (!module)
+  built.module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+  if (!built.module)
     return fail("the test's IR does not parse");
   mlir::PassManager pm(&context);
   pm.addPass(kiln::createInferShapes());
   pm.addNestedPass<mlir::func::FuncOp>(kiln::createFormKernels());
-  if (mlir::failed(pm.run(*module)))
+  if (mlir::failed(pm.run(*built.module)))
     return fail("the passes failed");
-  kiln::kernel::FusedOp kernel;
-  module->walk([&](kiln::kernel::FusedOp k) { kernel = k; });
-  if (!kernel)
+  built.module->walk([&](kiln::kernel::FusedOp k) { built.kernel = k; });
+  if (!built.kernel)
     return fail("no kernel was formed");
 
   mlir::FailureOr<codegen::TargetSpec> target =
-      codegen::parseTarget("host", mlir::UnknownLoc::get(&context));
+      codegen::parseTarget(targetName, mlir::UnknownLoc::get(&context));
   if (mlir::failed(target))
-    return fail("no host target");
-  mlir::FailureOr<codegen::KernelPipeline> pipeline = codegen::buildKernel(kernel, *target);
+    return fail("no target " + targetName);
+  built.target = *target;
+  if (!compileTo.empty()) {
+    if (mlir::failed(codegen::compileKernel(built.kernel, *target, "kernel", compileTo, dumpDir)))
+      return fail("compiling for " + targetName + " failed");
+    return true;
+  }
+  mlir::FailureOr<codegen::KernelPipeline> pipeline = codegen::buildKernel(built.kernel, *target);
   if (mlir::failed(pipeline))
     return fail("code generation failed");
+  built.pipeline = *pipeline;
+  return true;
+}
 
-  // Kernel operands are function arguments; bind each to its input buffer.
-  std::vector<Halide::Buffer<float>> buffers;
-  for (auto [i, operand] : llvm::enumerate(kernel.getInputs())) {
+// A Halide buffer of the MLIR element type holding t's values.
+Halide::Buffer<> toBuffer(const Tensor &t, mlir::Type element) {
+  std::vector<int> sizes(t.shape.rbegin(), t.shape.rend());
+  if (element.isInteger(64)) {
+    Halide::Buffer<int64_t> b(sizes);
+    for (size_t j = 0; j < t.data.size(); ++j)
+      b.data()[j] = static_cast<int64_t>(t.data[j]);
+    return b;
+  }
+  if (element.isInteger(32)) {
+    Halide::Buffer<int32_t> b(sizes);
+    for (size_t j = 0; j < t.data.size(); ++j)
+      b.data()[j] = static_cast<int32_t>(t.data[j]);
+    return b;
+  }
+  if (element.isUnsignedInteger(8)) {
+    Halide::Buffer<uint8_t> b(sizes);
+    for (size_t j = 0; j < t.data.size(); ++j)
+      b.data()[j] = static_cast<uint8_t>(t.data[j]);
+    return b;
+  }
+  Halide::Buffer<float> b(sizes);
+  for (size_t j = 0; j < t.data.size(); ++j)
+    b.data()[j] = static_cast<float>(t.data[j]);
+  return b;
+}
+
+} // namespace
+
+bool runKernel(const OpCase &c, Tensor *out, std::string *error, int timedRuns,
+               double *bestMs) {
+  BuiltKernel built;
+  if (!buildCase(c, "host", built, error))
+    return false;
+  auto fail = [&](const std::string &what) {
+    *error = what + "\nop: " + c.op;
+    return false;
+  };
+  // Kernel operands are function arguments; bind each to its input buffer. The batch of a
+  // dynamic result is the batch of the dynamic arguments.
+  int64_t batch = -1;
+  for (auto [i, operand] : llvm::enumerate(built.kernel.getInputs())) {
     auto arg = mlir::dyn_cast<mlir::BlockArgument>(operand);
     if (!arg)
       return fail("a kernel operand is not a function argument");
     const Tensor &t = c.inputs[arg.getArgNumber()];
-    std::vector<int> sizes(t.shape.rbegin(), t.shape.rend());
-    Halide::Buffer<float> b(sizes);
-    float *p = b.data();
-    for (size_t j = 0; j < t.data.size(); ++j)
-      p[j] = static_cast<float>(t.data[j]);
-    buffers.push_back(b);
-    pipeline->inputs[i].set(b);
+    auto type = mlir::cast<mlir::RankedTensorType>(operand.getType());
+    if (type.getRank() > 0 && type.isDynamicDim(0))
+      batch = t.shape[0];
+    built.pipeline.inputs[i].set(toBuffer(t, type.getElementType()));
   }
-  auto resultType = mlir::cast<mlir::RankedTensorType>(kernel.getResult(0).getType());
+  auto resultType = mlir::cast<mlir::RankedTensorType>(built.kernel.getResult(0).getType());
   std::vector<int64_t> shape = resultType.getShape().vec();
   if (!shape.empty() && shape[0] == mlir::ShapedType::kDynamic)
-    shape[0] = c.inputs[0].shape[0];
+    shape[0] = batch;
   std::vector<int> sizes(shape.rbegin(), shape.rend());
   Halide::Buffer<float> result(sizes);
   try {
-    pipeline->output.realize(result, target->halide);
+    built.pipeline.output.realize(result, built.target.halide); // compiles, then runs
+    for (int run = 0; run < timedRuns; ++run) {
+      auto start = std::chrono::steady_clock::now();
+      built.pipeline.output.realize(result, built.target.halide);
+      std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+      if (run == 0 || took.count() < *bestMs)
+        *bestMs = took.count();
+    }
   } catch (const Halide::Error &e) {
     return fail(std::string("the kernel failed: ") + e.what());
   }
   out->shape = shape;
   out->data.assign(result.data(), result.data() + result.number_of_elements());
   return true;
+}
+
+bool compileKernelFor(const OpCase &c, const std::string &target, std::string *error,
+                      const std::string &dumpDir) {
+  BuiltKernel built;
+  std::string object = ::testing::TempDir() + "kiln_numerics_kernel.o";
+  bool compiled = buildCase(c, target, built, error, object, dumpDir);
+  std::remove(object.c_str());
+  return compiled;
 }
 
 } // namespace kiln::testing

@@ -14,15 +14,25 @@ namespace kiln::testing {
 using reference::Tensor;
 
 // A single-op function: its MLIR text (arguments %a0, %a1, … of the given types, the op's result
-// typed tensor<*xf32>) and concrete input values (the batch fixed).
+// typed `resultType`) and concrete input values (the batch fixed). An argument of integer type
+// (labels: tensor<?xi64>, also i32 and ui8) takes its Tensor's values, which must be integers.
 struct OpCase {
-  std::vector<std::string> argTypes; // MLIR tensor types, `?` allowed for the batch
-  std::string op;                    // e.g. "nn.relu %a0 : tensor<?x3xf32> -> tensor<*xf32>"
+  std::vector<std::string> argTypes;       // MLIR tensor types, `?` allowed for the batch
+  std::string op;                          // e.g. "nn.relu %a0 : tensor<?x3xf32> -> tensor<*xf32>"
   std::vector<Tensor> inputs;
+  std::string resultType = "tensor<*xf32>"; // ops whose result type is not inferred declare it
 };
 
-// Compiles and runs the case; on failure returns false and says why in *error.
-bool runKernel(const OpCase &c, Tensor *out, std::string *error);
+// Compiles and runs the case; on failure returns false and says why in *error. With timedRuns,
+// runs it that many times more and sets *bestMs to the fastest run's milliseconds.
+bool runKernel(const OpCase &c, Tensor *out, std::string *error, int timedRuns = 0,
+               double *bestMs = nullptr);
+
+// Builds the case's kernel for a Halide target (e.g. "host-cuda") and compiles it to an object
+// file without running it: checks that the target's schedule is legal where it cannot run. With
+// a dumpDir, the kernel's lowered statement, HTML and assembly are written there (kernel.stmt…).
+bool compileKernelFor(const OpCase &c, const std::string &target, std::string *error,
+                      const std::string &dumpDir = "");
 
 // Largest violation of |out − ref| ≤ atol + rtol·|ref| as a message, or "" when all fit.
 std::string compareTensors(const Tensor &out, const Tensor &ref, double atol, double rtol);
@@ -30,7 +40,11 @@ std::string compareTensors(const Tensor &out, const Tensor &ref, double atol, do
 // Uniform values in [-1, 1).
 Tensor randomTensor(std::vector<int64_t> shape, std::mt19937 &rng);
 
-std::string mlirType(const std::vector<int64_t> &shape, bool dynamicBatch);
+// "tensor<?x3xf32>"; `element` is the MLIR element type (f32, i64).
+std::string mlirType(const std::vector<int64_t> &shape, bool dynamicBatch,
+                     const std::string &element = "f32");
+// Integer values (class labels) as a Tensor, for an i64 argument.
+Tensor integerTensor(const std::vector<int64_t> &values);
 std::string arrayText(const std::vector<int64_t> &values); // "[1, 2]"
 
 } // namespace kiln::testing

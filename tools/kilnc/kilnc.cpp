@@ -1,10 +1,13 @@
-// kilnc: compiles a model file (.kiln or .mlir). A thin main over compiler/driver.
+// kilnc: compiles a model file (.kiln or .mlir) into IR text or, with `-o DIR/`, into the
+// model's library. A thin main over compiler/driver and compiler/package.
 #include "driver/Pipeline.h"
 #include "driver/Summary.h"
 #include "frontend/Diagnostics.h"
+#include "package/Package.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -17,14 +20,19 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { NN, Summary };
+enum class Emit { NN, Kernel, Summary };
 
 struct Flags {
   cl::opt<std::string> input{cl::Positional, cl::desc("<model.kiln | model.mlir>"), cl::Required};
-  cl::opt<std::string> output{"o", cl::desc("Output file (default: stdout)"),
-                              cl::value_desc("path"), cl::init("-")};
+  cl::opt<std::string> output{
+      "o",
+      cl::desc("Output file (default: stdout); a directory (existing, or ending in '/') "
+               "receives the model's library: lib<model>.a/.so, <model>.h, <model>.safetensors"),
+      cl::value_desc("path"), cl::init("-")};
   cl::opt<Emit> emit{"emit", cl::desc("What to produce"), cl::init(Emit::NN),
                      cl::values(clEnumValN(Emit::NN, "nn", "the nn dialect with inferred shapes"),
+                                clEnumValN(Emit::Kernel, "kernel",
+                                           "@forward as a program of kernel.fused ops"),
                                 clEnumValN(Emit::Summary, "summary",
                                            "per-layer shapes, parameters and FLOPs"))};
   cl::opt<bool> summary{"summary", cl::desc("Same as --emit=summary")};
@@ -32,13 +40,36 @@ struct Flags {
                                 cl::desc("Print the IR after every pass to stderr")};
   cl::opt<std::string> dumpIR{"dump-ir", cl::desc("Write one numbered file per stage into DIR"),
                               cl::value_desc("DIR")};
+  cl::opt<std::string> target{
+      "target",
+      cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, arm-64-linux, "
+               "host-cuda or a Halide target string"),
+      cl::value_desc("name"), cl::init("host")};
+  cl::opt<uint64_t> seed{"seed", cl::desc("Seed of the initial weights"), cl::init(0)};
   cl::opt<bool> splitInputFile{
       "split-input-file",
       cl::desc("Compile each chunk between '# -----' (.kiln) or '// -----' (.mlir) lines "
                "separately (for tests)")};
 };
 
-// Compiles one buffer: load, run the nn pipeline, emit. Diagnostics are printed by the handler.
+// Whether -o names a directory, i.e. asks for the model's library.
+bool wantsLibrary(const Flags &flags) {
+  StringRef output = flags.output;
+  return output != "-" && (output.ends_with("/") || llvm::sys::fs::is_directory(output));
+}
+
+kiln::PackageOptions packageOptions(const Flags &flags) {
+  kiln::PackageOptions options;
+  options.outputDir = flags.output;
+  options.target = flags.target;
+  options.seed = flags.seed;
+  options.dumpDir = flags.dumpIR;
+  options.printIRAfterAll = flags.printIRAfterAll;
+  return options;
+}
+
+// Compiles one buffer: load, run the nn pipeline, then package the library or emit text.
+// Diagnostics are printed by the handler.
 LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Flags &flags,
                             llvm::raw_ostream &os) {
   MLIRContext context;
@@ -59,6 +90,8 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
   options.dumpIRDir = flags.dumpIR;
   if (failed(kiln::runNNPipeline(*module, options)))
     return failure();
+  if (wantsLibrary(flags))
+    return kiln::packageModel(*module, packageOptions(flags));
 
   if (flags.summary || flags.emit == Emit::Summary) {
     FailureOr<kiln::ModelSummary> summary = kiln::summarizeModel(*module);
@@ -67,6 +100,8 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
     kiln::printSummary(*summary, os);
     return success();
   }
+  if (flags.emit == Emit::Kernel && failed(kiln::lowerToKernels(*module, packageOptions(flags))))
+    return failure();
   module->print(os);
   os << "\n";
   return success();
@@ -117,6 +152,19 @@ int main(int argc, char **argv) {
   if (!input) {
     llvm::WithColor::error(llvm::errs(), "kilnc") << error << "\n";
     return 1;
+  }
+  if (wantsLibrary(flags)) {
+    // The library is written by the packager, atomically; there is no text output.
+    StringRef conflict = flags.splitInputFile ? "--split-input-file"
+                         : flags.summary || flags.emit.getNumOccurrences() ? "--emit/--summary"
+                                                                           : "";
+    if (!conflict.empty()) {
+      llvm::WithColor::error(llvm::errs(), "kilnc")
+          << "-o " << flags.output << " names a directory, which receives the model's library; "
+          << conflict << " writes text: give -o a file name\n";
+      return 1;
+    }
+    return failed(compileBuffer(std::move(input), flags, llvm::outs())) ? 1 : 0;
   }
   auto out = openOutputFile(flags.output, &error);
   if (!out) {

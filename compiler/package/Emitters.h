@@ -1,0 +1,39 @@
+// The C sources kilnc generates for a model's library: its public header, its driver (the host
+// side that owns the weights and calls the kernels) and the .so-only descriptor export.
+#ifndef KILN_PACKAGE_EMITTERS_H
+#define KILN_PACKAGE_EMITTERS_H
+
+#include "package/ModelProgram.h"
+
+#include <map>
+#include <string>
+
+namespace kiln::package {
+
+// What the generated files say about where they came from and what they run on.
+struct EmitInfo {
+  std::string source; // the model file's name
+  std::string target; // --target
+  uint64_t seed = 0;  // of the default initial weights
+  bool gpu = false;   // kernels run on CUDA: keep device copies, copy outputs back
+};
+
+// <model>.h: C99 and C++, includes only "kiln/runtime.h".
+std::string emitHeader(const ModelProgram &program, const EmitInfo &info);
+
+// <model>_driver.c: C99, includes the header and HalideRuntime.h.
+std::string emitDriver(const ModelProgram &program, const EmitInfo &info);
+
+// <model>_export.c: `kiln_model_descriptor`, compiled into the shared library only, so two
+// models' static libraries can be linked into one program.
+std::string emitDescriptorExport(const ModelProgram &program);
+
+// Replaces every "@KEY@" in text by its value.
+std::string substitute(std::string text, const std::map<std::string, std::string> &values);
+
+// A shape as the documentation writes it: "[N, 1, 28, 28]".
+std::string formatShape(const std::vector<int64_t> &shape);
+
+} // namespace kiln::package
+
+#endif // KILN_PACKAGE_EMITTERS_H

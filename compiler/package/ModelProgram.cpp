@@ -1,0 +1,399 @@
+// Reads @forward (after kiln-form-kernels) into the ModelProgram the driver is generated from,
+// and plans the activation buffers.
+#include "package/ModelProgram.h"
+#include "package/InitialWeights.h"
+
+#include "kiln/Dialect/NN/NNDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <algorithm>
+#include <climits>
+
+using namespace mlir;
+
+namespace kiln::package {
+
+namespace {
+
+bool isCKeyword(llvm::StringRef word) {
+  static const llvm::StringSet<> keywords = {
+      "auto",     "break",    "case",     "char",   "const",    "continue", "default",
+      "do",       "double",   "else",     "enum",   "extern",   "float",    "for",
+      "goto",     "if",       "inline",   "int",    "long",     "register", "restrict",
+      "return",   "short",    "signed",   "sizeof", "static",   "struct",   "switch",
+      "typedef",  "union",    "unsigned", "void",   "volatile", "while",    "bool",
+      "true",     "false",    "class",    "delete", "new",      "operator", "private",
+      "public",   "template", "this",     "throw",  "try",      "virtual",  "namespace",
+      "using"};
+  // Identifiers of the generated driver that a model, input or output name would shadow.
+  static const llvm::StringSet<> driverNames = {
+      "model",       "batch",    "error",    "failed",          "status",
+      "count",       "describe", "allocate", "release_device",  "prepare_activations",
+      "parameters",  "slots",    "activations", "load_weights", "initialize_weights",
+      "descriptor",  "input_descs", "output_descs", "memset",   "memcpy",
+      "free",        "calloc",   "posix_memalign"};
+  return keywords.contains(word) || driverNames.contains(word) || word.starts_with("generic_");
+}
+
+// The first name a location carries (NameLoc, possibly inside a FusedLoc or CallSiteLoc).
+std::string nameFromLoc(Location loc) {
+  if (auto named = dyn_cast<NameLoc>(loc))
+    return named.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations()) {
+      std::string name = nameFromLoc(inner);
+      if (!name.empty())
+        return name;
+    }
+  if (auto callSite = dyn_cast<CallSiteLoc>(loc))
+    return nameFromLoc(callSite.getCallee());
+  return "";
+}
+
+// The shape with the dynamic batch as kBatch; fails unless only dimension 0 is dynamic.
+FailureOr<std::vector<int64_t>> apiShape(Type type, Location loc, llvm::StringRef what) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.getElementType().isF32())
+    return emitError(loc) << what << " has type " << type
+                          << "; the library supports ranked f32 tensors only";
+  std::vector<int64_t> shape = tensor.getShape().vec();
+  for (auto [i, extent] : llvm::enumerate(shape)) {
+    if (ShapedType::isDynamic(extent)) {
+      if (i != 0)
+        return emitError(loc) << what << " has type " << type
+                              << "; only the batch (dimension 0) may be dynamic";
+      extent = kBatch;
+    } else if (extent > INT32_MAX) {
+      return emitError(loc) << what << " has type " << type << "; extent " << extent
+                            << " does not fit a 32-bit index";
+    }
+  }
+  return shape;
+}
+
+// The part of a kernel's symbol after "<model>_": its name, unless that would collide with the
+// API (<model>_create, ...), the library's other objects (<model>_driver.o, ...) or the
+// symbols Halide adds per kernel (<symbol>_argv, <symbol>_metadata).
+std::string kernelSymbolSuffix(llvm::StringRef name) {
+  static const llvm::StringSet<> taken = {"create", "forward",        "save",   "destroy",
+                                          "descriptor", "halide_runtime", "driver", "export"};
+  std::string suffix = cIdentifier(name);
+  llvm::StringRef view(suffix);
+  if (taken.contains(suffix) || view.ends_with("_argv") || view.ends_with("_metadata"))
+    suffix += "_kernel";
+  return suffix;
+}
+
+// The outputs of @forward that the model's loss reads as the logits of its softmax
+// cross-entropy: they are named "logits", as the loss op names that operand.
+llvm::DenseSet<unsigned> logitsOutputs(func::FuncOp forward) {
+  llvm::DenseSet<unsigned> outputs;
+  auto module = forward->getParentOfType<ModuleOp>();
+  if (!module)
+    return outputs;
+  module.walk([&](func::CallOp call) {
+    if (call.getCallee() != forward.getSymName())
+      return;
+    for (OpResult result : call->getResults())
+      for (OpOperand &use : result.getUses())
+        if (isa<nn::SoftmaxCrossEntropyOp>(use.getOwner()) && use.getOperandNumber() == 0)
+          outputs.insert(result.getResultNumber());
+  });
+  return outputs;
+}
+
+// Makes names unique C identifiers ("x", "x_1", ...).
+void uniquify(std::vector<IOTensor> &tensors, llvm::StringSet<> &used) {
+  for (IOTensor &tensor : tensors) {
+    std::string name = tensor.name;
+    for (int suffix = 1; !used.insert(name).second; ++suffix)
+      name = tensor.name + "_" + std::to_string(suffix);
+    tensor.name = name;
+  }
+}
+
+// Assigns each activation a slot. With sharing, a slot whose last reader has run is reused by
+// the next activation of the same kind (batched or not): best fit first, else the largest free
+// one grows. Activations are written by one kernel and read by later ones only, so a slot is
+// never read and written by the same kernel.
+void planSlots(ModelProgram &program, bool shareBuffers) {
+  size_t count = program.activations.size();
+  std::vector<int> lastUse(count, -1), definedAt(count, -1);
+  for (auto [k, call] : llvm::enumerate(program.kernels)) {
+    for (ValueRef operand : call.operands)
+      if (operand.kind == ValueRef::Kind::Activation)
+        lastUse[operand.index] = static_cast<int>(k);
+    if (call.result.kind == ValueRef::Kind::Activation)
+      definedAt[call.result.index] = static_cast<int>(k);
+  }
+  std::vector<unsigned> freeSlots;
+  for (auto [k, call] : llvm::enumerate(program.kernels)) {
+    if (call.result.kind == ValueRef::Kind::Activation) {
+      Activation &activation = program.activations[call.result.index];
+      bool batched = !activation.shape.empty() && activation.shape[0] == kBatch;
+      int64_t elements = elementsPerSample(activation.shape);
+      int best = -1;
+      if (shareBuffers) {
+        for (auto [i, slot] : llvm::enumerate(freeSlots)) {
+          const Slot &candidate = program.slots[slot];
+          if (candidate.batched != batched)
+            continue;
+          if (best < 0) {
+            best = static_cast<int>(i);
+            continue;
+          }
+          const Slot &current = program.slots[freeSlots[best]];
+          bool fits = candidate.elements >= elements, currentFits = current.elements >= elements;
+          if ((fits && (!currentFits || candidate.elements < current.elements)) ||
+              (!fits && !currentFits && candidate.elements > current.elements))
+            best = static_cast<int>(i);
+        }
+      }
+      if (best >= 0) {
+        activation.slot = freeSlots[best];
+        freeSlots.erase(freeSlots.begin() + best);
+        Slot &slot = program.slots[activation.slot];
+        slot.elements = std::max(slot.elements, elements);
+      } else {
+        activation.slot = static_cast<unsigned>(program.slots.size());
+        program.slots.push_back(Slot{batched, elements});
+      }
+      if (lastUse[call.result.index] < 0) // never read: free again at once
+        lastUse[call.result.index] = static_cast<int>(k);
+    }
+    llvm::SmallVector<unsigned> released;
+    for (ValueRef ref : call.operands)
+      if (ref.kind == ValueRef::Kind::Activation && lastUse[ref.index] == static_cast<int>(k))
+        released.push_back(ref.index);
+    if (call.result.kind == ValueRef::Kind::Activation &&
+        lastUse[call.result.index] == static_cast<int>(k))
+      released.push_back(call.result.index);
+    for (unsigned index : released) {
+      unsigned slot = program.activations[index].slot;
+      if (!llvm::is_contained(freeSlots, slot))
+        freeSlots.push_back(slot);
+    }
+  }
+}
+
+// Whether every op of every kernel computes each sample from that sample alone (true of the
+// inference ops; a softmax over the batch, or an op not known here, mixes them), so that the
+// batch may be split into chunks.
+bool samplesAreIndependent(ModelProgram &program) {
+  for (KernelCall &call : program.kernels) {
+    WalkResult walk = call.op.getBody().walk([](Operation *op) {
+      if (isa<kernel::YieldOp>(op))
+        return WalkResult::advance();
+      if (auto softmax = dyn_cast<nn::SoftmaxOp>(op))
+        return softmax.getAxis() == 0 ? WalkResult::interrupt() : WalkResult::advance();
+      if (auto softmax = dyn_cast<nn::LogSoftmaxOp>(op))
+        return softmax.getAxis() == 0 ? WalkResult::interrupt() : WalkResult::advance();
+      if (isa<nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp, nn::GlobalMaxPoolOp,
+              nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp,
+              nn::FlattenOp>(op))
+        return WalkResult::advance();
+      return WalkResult::interrupt();
+    });
+    if (walk.wasInterrupted())
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+std::string cIdentifier(llvm::StringRef name) {
+  std::string out;
+  for (char c : name)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0])))
+    out = "t_" + out;
+  if (isCKeyword(out))
+    out += "_";
+  return out;
+}
+
+int64_t elementsPerSample(const std::vector<int64_t> &shape) {
+  int64_t product = 1;
+  for (int64_t extent : shape)
+    if (extent != kBatch && __builtin_mul_overflow(product, extent, &product))
+      return -1;
+  return product;
+}
+
+const std::vector<int64_t> &ModelProgram::shapeOf(ValueRef ref) const {
+  switch (ref.kind) {
+  case ValueRef::Kind::Input:
+    return inputs[ref.index].shape;
+  case ValueRef::Kind::Parameter:
+    return parameters[ref.index].shape;
+  case ValueRef::Kind::Activation:
+    return activations[ref.index].shape;
+  case ValueRef::Kind::Output:
+    break;
+  }
+  return outputs[ref.index].shape;
+}
+
+FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef modelName,
+                                       bool gpu) {
+  if (forward.isExternal() || !forward.getBody().hasOneBlock())
+    return forward.emitError() << "@forward must have a body of one block to be packaged";
+  ModelProgram program;
+  program.name = modelName.str();
+  llvm::DenseMap<Value, ValueRef> values;
+
+  for (BlockArgument arg : forward.getArguments()) {
+    std::string name = nameFromLoc(arg.getLoc());
+    if (name.empty())
+      name = forward.getNumArguments() == 1 ? std::string("input")
+                                            : "input" + std::to_string(arg.getArgNumber());
+    FailureOr<std::vector<int64_t>> shape =
+        apiShape(arg.getType(), arg.getLoc(), "input '" + name + "'");
+    if (failed(shape))
+      return failure();
+    if (!shape->empty() && (*shape)[0] == kBatch)
+      program.dynamicBatch = true;
+    values[arg] = {ValueRef::Kind::Input, static_cast<unsigned>(program.inputs.size())};
+    program.inputs.push_back({cIdentifier(name), *shape});
+  }
+
+  auto returnOp = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+  llvm::DenseMap<Value, unsigned> writtenOutput; // kernel results written into an output
+  llvm::DenseSet<unsigned> logits = logitsOutputs(forward);
+  for (auto [i, value] : llvm::enumerate(returnOp.getOperands())) {
+    Operation *def = value.getDefiningOp();
+    // The layer that computes it, or the input it returns.
+    std::string name = logits.contains(i) ? "logits" : nameFromLoc(value.getLoc());
+    if (name.empty())
+      name = returnOp.getNumOperands() == 1 ? "output" : "output" + std::to_string(i);
+    FailureOr<std::vector<int64_t>> shape =
+        apiShape(value.getType(), returnOp.getLoc(), "output '" + name + "'");
+    if (failed(shape))
+      return failure();
+    if (!shape->empty() && (*shape)[0] == kBatch && !program.dynamicBatch)
+      return returnOp.emitError() << "output '" << name
+                                  << "' has a dynamic batch but no input has one";
+    program.outputs.push_back({cIdentifier(name), *shape});
+    if (isa_and_nonnull<kernel::FusedOp>(def) && !writtenOutput.count(value))
+      writtenOutput[value] = static_cast<unsigned>(i);
+    else
+      program.copies.push_back({static_cast<unsigned>(i), {ValueRef::Kind::Input, 0}});
+  }
+  llvm::StringSet<> usedNames;
+  uniquify(program.inputs, usedNames);
+  uniquify(program.outputs, usedNames);
+
+  llvm::StringMap<unsigned> parameterIndex;
+  for (Operation &op : forward.getBody().front().without_terminator()) {
+    if (auto parameter = dyn_cast<nn::ParameterOp>(op)) {
+      FailureOr<std::vector<int64_t>> shape = apiShape(
+          parameter.getType(), parameter.getLoc(), "parameter '" + parameter.getName().str() + "'");
+      if (failed(shape))
+        return failure();
+      if (llvm::is_contained(*shape, kBatch))
+        return parameter.emitError() << "parameter '" << parameter.getName()
+                                     << "' must have a static shape";
+      unsigned next = static_cast<unsigned>(program.parameters.size());
+      auto [it, inserted] = parameterIndex.try_emplace(parameter.getName(), next);
+      if (inserted) {
+        Parameter p;
+        p.name = parameter.getName().str();
+        p.shape = *shape;
+        p.buffer = parameter.getBuffer();
+        p.init = defaultInit(parameter);
+        p.stream = program.parameters.size();
+        program.parameters.push_back(std::move(p));
+      } else if (program.parameters[it->second].shape != *shape) {
+        return parameter.emitError() << "parameter '" << parameter.getName()
+                                     << "' is declared twice with different shapes";
+      }
+      values[parameter.getResult()] = {ValueRef::Kind::Parameter, it->second};
+      continue;
+    }
+    auto fused = dyn_cast<kernel::FusedOp>(op);
+    if (!fused)
+      return op.emitError() << "'" << op.getName()
+                            << "' is outside any kernel; the library can only call kernels "
+                               "(run kiln-form-kernels first)";
+    if (fused->getNumResults() != 1)
+      return fused.emitOpError() << "has " << fused->getNumResults()
+                                 << " results; the library supports kernels with one output";
+    KernelCall call;
+    call.op = fused;
+    call.name = fused.getName().str();
+    call.symbol = program.name + "_" + kernelSymbolSuffix(call.name);
+    for (Value operand : fused.getInputs())
+      call.operands.push_back(values.lookup(operand));
+    Value result = fused->getResult(0);
+    auto output = writtenOutput.find(result);
+    if (output != writtenOutput.end()) {
+      call.result = {ValueRef::Kind::Output, output->second};
+    } else {
+      FailureOr<std::vector<int64_t>> shape =
+          apiShape(result.getType(), fused.getLoc(), "the result of kernel '" + call.name + "'");
+      if (failed(shape))
+        return failure();
+      if (!shape->empty() && (*shape)[0] == kBatch && !program.dynamicBatch)
+        return fused.emitOpError() << "has a dynamic batch but no input has one";
+      call.result = {ValueRef::Kind::Activation, static_cast<unsigned>(program.activations.size())};
+      program.activations.push_back({*shape, 0});
+    }
+    values[result] = call.result;
+    program.kernels.push_back(std::move(call));
+  }
+  for (OutputCopy &copy : program.copies)
+    copy.source = values.lookup(returnOp.getOperand(copy.output));
+
+  // Halide (without large_buffers) indexes with int32 and limits a buffer to 2^31 - 1 bytes.
+  constexpr int64_t kMaxBytes = INT32_MAX;
+  program.maxBatch = INT32_MAX;
+  auto limit = [&](const std::vector<int64_t> &shape, Location loc,
+                   llvm::StringRef what) -> LogicalResult {
+    int64_t elements = elementsPerSample(shape);
+    if (elements < 0 || elements > kMaxBytes / 4)
+      return emitError(loc) << what << " has "
+                            << (elements < 0 ? "too many" : std::to_string(elements))
+                            << " elements per sample; the library supports at most "
+                            << kMaxBytes / 4;
+    if (!shape.empty() && shape[0] == kBatch && elements > 0)
+      program.maxBatch = std::min(program.maxBatch, kMaxBytes / (4 * elements));
+    return success();
+  };
+  for (const IOTensor &t : program.inputs)
+    if (failed(limit(t.shape, forward.getLoc(), "input '" + t.name + "'")))
+      return failure();
+  for (const IOTensor &t : program.outputs)
+    if (failed(limit(t.shape, returnOp.getLoc(), "output '" + t.name + "'")))
+      return failure();
+  for (const Parameter &p : program.parameters)
+    if (failed(limit(p.shape, forward.getLoc(), "parameter '" + p.name + "'")))
+      return failure();
+  for (KernelCall &call : program.kernels)
+    if (call.result.kind == ValueRef::Kind::Activation &&
+        failed(limit(program.activations[call.result.index].shape, call.op.getLoc(),
+                     "the result of kernel '" + call.name + "'")))
+      return failure();
+
+  planSlots(program, /*shareBuffers=*/!gpu);
+  if (!gpu && program.dynamicBatch && samplesAreIndependent(program)) {
+    int64_t bytesPerSample = 0;
+    for (const Slot &slot : program.slots)
+      if (slot.batched)
+        bytesPerSample += 4 * slot.elements;
+    if (bytesPerSample > 0) {
+      int64_t chunk = kChunkBytes / bytesPerSample;
+      // A multiple of 8 where possible: kernels may block or vectorise over images.
+      chunk = chunk >= 8 ? chunk / 8 * 8 : std::max<int64_t>(chunk, 1);
+      program.chunkBatch = std::min(chunk, program.maxBatch);
+    }
+  }
+  return program;
+}
+
+} // namespace kiln::package

@@ -1,0 +1,313 @@
+// Packages a model: lowers @forward to kernels, compiles them with Halide, generates and
+// compiles the C driver, builds the static and shared libraries and the initial weights in a
+// temporary directory, and publishes them together.
+#include "package/Package.h"
+
+#include "codegen/Codegen.h"
+#include "driver/Pipeline.h"
+#include "package/Emitters.h"
+#include "package/InitialWeights.h"
+#include "package/ModelProgram.h"
+#include "package/Toolchain.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+
+namespace kiln {
+
+namespace {
+
+std::string join(llvm::StringRef dir, llvm::StringRef file) {
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, file);
+  return std::string(path);
+}
+
+LogicalResult writeFile(const std::string &path, llvm::StringRef text, Location loc) {
+  if (llvm::Error error = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+        os << text;
+        return llvm::Error::success();
+      }))
+    return emitError(loc) << "cannot write " << path << ": " << llvm::toString(std::move(error));
+  return success();
+}
+
+// The GNU triple whose cross compiler builds C for the target, or "host" when the target is
+// the machine kilnc runs on (same architecture, bits and OS; CPU features may differ).
+FailureOr<std::string> compilerArch(const codegen::TargetSpec &target, Location loc) {
+  Halide::Target host = Halide::get_host_target();
+  const Halide::Target &t = target.halide;
+  if (t.arch == host.arch && t.bits == host.bits && t.os == host.os)
+    return std::string("host");
+  if (t.arch == Halide::Target::ARM && t.bits == 64 && t.os == Halide::Target::Linux)
+    return std::string("aarch64-linux-gnu");
+  return emitError(loc) << "no C compiler is known for target " << target.name
+                        << "; the library's driver can be built for the host and for "
+                           "arm-64-linux";
+}
+
+// The file name of the model: module's location, else its first op's.
+std::string sourceName(ModuleOp module) {
+  auto fileOf = [](Location loc) -> std::string {
+    if (auto named = dyn_cast<NameLoc>(loc))
+      loc = named.getChildLoc();
+    if (auto file = dyn_cast<FileLineColLoc>(loc))
+      return llvm::sys::path::filename(file.getFilename().getValue()).str();
+    return "";
+  };
+  std::string name = fileOf(module.getLoc());
+  if (name.empty())
+    module.walk([&](Operation *op) {
+      name = fileOf(op->getLoc());
+      return name.empty() ? WalkResult::advance() : WalkResult::interrupt();
+    });
+  return name.empty() ? "<unknown>" : name;
+}
+
+// Moves `files` from `dir` into `outputDir`, all or none: a file already there is first linked
+// into `dir` as a backup, and on a failure the files moved so far are put back (or removed).
+LogicalResult publish(const std::vector<std::string> &files, const std::string &dir,
+                      const std::string &outputDir, Location loc) {
+  for (const std::string &file : files)
+    if (llvm::sys::fs::is_directory(join(outputDir, file)))
+      return emitError(loc) << "cannot write " << join(outputDir, file)
+                            << ": a directory of that name is in the way";
+  std::vector<bool> backedUp;
+  for (const std::string &file : files) {
+    std::string target = join(outputDir, file);
+    backedUp.push_back(llvm::sys::fs::exists(target) &&
+                       !llvm::sys::fs::create_hard_link(target, join(dir, file + ".previous")));
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string target = join(outputDir, files[i]);
+    std::error_code ec = llvm::sys::fs::rename(join(dir, files[i]), target);
+    if (!ec)
+      continue;
+    for (size_t j = 0; j < i; ++j) {
+      std::string moved = join(outputDir, files[j]);
+      if (backedUp[j])
+        (void)llvm::sys::fs::rename(join(dir, files[j] + ".previous"), moved);
+      else
+        (void)llvm::sys::fs::remove(moved);
+    }
+    return emitError(loc) << "cannot move " << files[i] << " into " << outputDir << ": "
+                          << ec.message();
+  }
+  return success();
+}
+
+struct Build {
+  ModuleOp module;
+  const PackageOptions &options;
+  const codegen::TargetSpec &target;
+  const package::Toolchain &toolchain;
+  const package::ModelProgram &program;
+  std::string dir; // the temporary directory
+  Location loc;
+
+  std::string path(llvm::StringRef file) const { return join(dir, file); }
+
+  LogicalResult compileC(const std::string &source, const std::string &object) const {
+    std::vector<std::string> args = {toolchain.cc,
+                                     "-O2",
+                                     "-fPIC",
+                                     "-std=c99",
+                                     "-Wall",
+                                     "-I" + dir,
+                                     "-I" KILN_RUNTIME_INCLUDE_DIR,
+                                     "-I" KILN_HALIDE_INCLUDE_DIR,
+                                     "-c",
+                                     path(source),
+                                     "-o",
+                                     path(object)};
+    return package::runTool(toolchain.cc, args, path("cc.log"), "compile " + source, loc);
+  }
+
+  // Every file, then the list of those that are published.
+  FailureOr<std::vector<std::string>> run() const {
+    const std::string &name = program.name;
+    std::vector<std::string> objects;
+    for (const package::KernelCall &call : program.kernels) {
+      std::string object = call.symbol + ".o";
+      if (failed(codegen::compileKernel(call.op, target, call.symbol, path(object),
+                                        options.dumpDir)))
+        return failure();
+      objects.push_back(path(object));
+    }
+    std::string runtime = name + "_halide_runtime.o";
+    if (failed(codegen::compileRuntime(target, path(runtime), loc)))
+      return failure();
+    objects.push_back(path(runtime));
+
+    package::EmitInfo info{sourceName(module), target.name, options.seed, target.gpu};
+    std::string header = name + ".h", driver = name + "_driver.c",
+                exporter = name + "_export.c";
+    std::string driverText = package::emitDriver(program, info);
+    if (failed(writeFile(path(header), package::emitHeader(program, info), loc)) ||
+        failed(writeFile(path(driver), driverText, loc)) ||
+        failed(compileC(driver, name + "_driver.o")))
+      return failure();
+    // The driver is a stage too: the C that calls the kernels.
+    if (!options.dumpDir.empty() &&
+        failed(writeFile(join(options.dumpDir, driver), driverText, loc)))
+      return failure();
+    objects.push_back(path(name + "_driver.o"));
+
+    std::string archive = "lib" + name + ".a";
+    std::vector<std::string> arArgs = {toolchain.ar, "rcs", path(archive)};
+    arArgs.insert(arArgs.end(), objects.begin(), objects.end());
+    if (failed(package::runTool(toolchain.ar, arArgs, path("ar.log"), "archive " + archive, loc)))
+      return failure();
+    std::vector<std::string> published = {archive, header};
+
+    if (!toolchain.cross) {
+      std::string shared = "lib" + name + ".so", exports = name + ".exports";
+      // Only the model's API and the descriptor are exported: the Halide runtime inside stays
+      // private, so two models' libraries in one process never share or swap it.
+      std::string versionScript =
+          "{\n  global: " + name + "_*; kiln_model_descriptor;\n  local: *;\n};\n";
+      if (failed(writeFile(path(exporter), package::emitDescriptorExport(program), loc)) ||
+          failed(compileC(exporter, name + "_export.o")) ||
+          failed(writeFile(path(exports), versionScript, loc)))
+        return failure();
+      std::string runtimeLibrary = KILN_RUNTIME_SHARED_LIBRARY;
+      std::vector<std::string> ldArgs = {toolchain.cc, "-shared", "-o", path(shared),
+                                         "-Wl,-soname," + shared};
+      ldArgs.insert(ldArgs.end(), objects.begin(), objects.end());
+      ldArgs.insert(ldArgs.end(),
+                    {path(name + "_export.o"), runtimeLibrary,
+                     "-Wl,-rpath," + llvm::sys::path::parent_path(runtimeLibrary).str(),
+                     "-Wl,--version-script=" + path(exports), "-Wl,-z,defs", "-lpthread",
+                     "-ldl", "-lm"});
+      if (failed(package::runTool(toolchain.cc, ldArgs, path("ld.log"), "link " + shared, loc)))
+        return failure();
+      published.push_back(shared);
+    }
+
+    std::string weights = name + ".safetensors";
+    if (failed(package::writeWeights(path(weights), program,
+                                     package::initialWeights(program, options.seed), loc)))
+      return failure();
+    published.push_back(weights);
+    return published;
+  }
+};
+
+} // namespace
+
+std::string modelName(ModuleOp module) {
+  std::string name = "model";
+  if (std::optional<StringRef> symbol = module.getSymName())
+    name = package::cIdentifier(*symbol);
+  else if (std::string source = sourceName(module); source != "<unknown>")
+    name = package::cIdentifier(llvm::sys::path::stem(source));
+  // The model's symbols are <name>_*: keep them out of the runtime's and Halide's prefixes.
+  for (llvm::StringRef reserved : {"kiln", "halide"})
+    if (name == reserved || llvm::StringRef(name).starts_with(reserved.str() + "_"))
+      return "model_" + name;
+  return name;
+}
+
+static LogicalResult lowerToKernels(ModuleOp module, const codegen::TargetSpec &target,
+                                    const PackageOptions &options) {
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.isExternal())
+    return module.emitError() << "the model has no @forward function to compile";
+  PassManager pm(module.getContext(), func::FuncOp::getOperationName());
+  if (options.printIRAfterAll) {
+    module.getContext()->disableMultithreading();
+    pm.enableIRPrinting(nullptr, [](Pass *, Operation *) { return true; },
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+  }
+  FormKernelsOptions formOptions;
+  formOptions.vectorWidth = target.vectorWidth;
+  pm.addPass(createFormKernels(formOptions));
+  if (failed(pm.run(forward)))
+    return failure();
+  if (options.dumpDir.empty())
+    return success();
+  // Numbered after the nn pipeline's stages (00 is the input, then one per pass).
+  OpPassManager nnPipeline(ModuleOp::getOperationName());
+  buildNNPipeline(nnPipeline);
+  std::string path = llvm::formatv("{0}/{1,0+2}-kiln-form-kernels.mlir", options.dumpDir,
+                                   nnPipeline.size() + 1)
+                         .str();
+  if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
+    return emitError(module.getLoc())
+           << "cannot create directory " << options.dumpDir << ": " << ec.message();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os, OpPrintingFlags().enableDebugInfo(false));
+  return writeFile(path, text, module.getLoc());
+}
+
+LogicalResult lowerToKernels(ModuleOp module, const PackageOptions &options) {
+  FailureOr<codegen::TargetSpec> target = codegen::parseTarget(options.target, module.getLoc());
+  if (failed(target))
+    return failure();
+  return lowerToKernels(module, *target, options);
+}
+
+LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
+  Location loc = module.getLoc();
+  // Everything that can be checked is checked before outputDir is touched.
+  FailureOr<codegen::TargetSpec> target = codegen::parseTarget(options.target, loc);
+  if (failed(target))
+    return failure();
+  FailureOr<std::string> arch = compilerArch(*target, loc);
+  if (failed(arch))
+    return failure();
+  FailureOr<package::Toolchain> toolchain = package::findToolchain(*arch, target->name, loc);
+  if (failed(toolchain) || failed(lowerToKernels(module, *target, options)))
+    return failure();
+  std::string name = modelName(module);
+  FailureOr<package::ModelProgram> program = package::analyzeProgram(
+      module.lookupSymbol<func::FuncOp>("forward"), name, target->gpu);
+  if (failed(program))
+    return failure();
+  if (!options.dumpDir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
+      return emitError(loc) << "cannot create directory " << options.dumpDir << ": "
+                            << ec.message();
+
+  bool createdOutputDir = !llvm::sys::fs::exists(options.outputDir);
+  if (std::error_code ec = llvm::sys::fs::create_directories(options.outputDir))
+    return emitError(loc) << "cannot create directory " << options.outputDir << ": "
+                          << ec.message();
+  std::string pattern = join(options.outputDir, ".kilnc-" + name + "-XXXXXX");
+  if (!mkdtemp(pattern.data())) {
+    std::error_code ec(errno, std::generic_category());
+    if (createdOutputDir)
+      llvm::sys::fs::remove(options.outputDir);
+    return emitError(loc) << "cannot create a temporary directory in " << options.outputDir
+                          << ": " << ec.message();
+  }
+  Build build{module, options, *target, *toolchain, *program, pattern, loc};
+  FailureOr<std::vector<std::string>> published = build.run();
+  LogicalResult result = failure();
+  if (succeeded(published))
+    result = publish(*published, build.dir, options.outputDir, loc);
+  llvm::sys::fs::remove_directories(pattern);
+  if (failed(result)) {
+    if (createdOutputDir)
+      llvm::sys::fs::remove(options.outputDir); // only if empty, which it then is
+    return failure();
+  }
+  if (toolchain->cross)
+    emitRemark(loc) << "target " << target->name << ": wrote lib" << name << ".a, " << name
+                    << ".h and " << name
+                    << ".safetensors but no shared library; link the static library on the "
+                       "target with Kiln's runtime (runtime/src) built for it";
+  return success();
+}
+
+} // namespace kiln

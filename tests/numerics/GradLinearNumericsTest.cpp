@@ -1,0 +1,108 @@
+// Gradients of convolution (input and weight) and dense (input and weight) against the
+// reference, on random configurations: 1-D/2-D/3-D convolutions with batch 1–4, channels 1–9,
+// groups dividing them, kernel 1–5, stride and dilation 1–3, asymmetric padding 0–2; dense with
+// batch 1–11 (blocks of 4 rows and a tail), 1–70 features, 1–20 units. Tolerance: GradTesting.h.
+#include "GradTesting.h"
+
+#include <gtest/gtest.h>
+
+namespace kiln::testing {
+namespace {
+
+constexpr unsigned kSeed = 20261201;
+
+// A random convolution: the shapes of its input, weight and output, and its parameters.
+struct ConvConfig {
+  std::vector<int64_t> input, weight, output;
+  reference::ConvParams params;
+
+  std::string attributes() const {
+    return " strides = " + arrayText(params.strides) + " padding = " + arrayText(params.padding) +
+           " dilations = " + arrayText(params.dilations) +
+           " groups = " + std::to_string(params.groups);
+  }
+};
+
+ConvConfig randomConv(std::mt19937 &rng, int64_t spatial) {
+  ConvConfig c;
+  int64_t batch = pick(rng, 1, 4), groups = pick(rng, 1, 3);
+  int64_t cin = groups * pick(rng, 1, 9 / groups), cout = groups * pick(rng, 1, 9 / groups);
+  c.params.groups = groups;
+  c.input = {batch, cin};
+  c.weight = {cout, cin / groups};
+  c.output = {batch, cout};
+  std::vector<int64_t> before, after;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t k = pick(rng, 1, spatial == 3 ? 3 : 5), d = pick(rng, 1, 3), s = pick(rng, 1, 3);
+    int64_t pb = pick(rng, 0, 2), pa = pick(rng, 0, 2);
+    int64_t span = d * (k - 1) + 1;
+    int64_t n = std::max<int64_t>(1, span - pb - pa + pick(rng, 0, spatial == 3 ? 3 : 8));
+    c.input.push_back(n);
+    c.weight.push_back(k);
+    c.output.push_back((n + pb + pa - span) / s + 1);
+    c.params.strides.push_back(s);
+    c.params.dilations.push_back(d);
+    before.push_back(pb);
+    after.push_back(pa);
+  }
+  c.params.padding = before;
+  c.params.padding.insert(c.params.padding.end(), after.begin(), after.end());
+  return c;
+}
+
+TEST(GradNumerics, ConvBackwardData) {
+  std::mt19937 rng(kSeed);
+  for (int config = 0; config < 150; ++config) {
+    ConvConfig conv = randomConv(rng, 1 + config % 3);
+    OpCase c;
+    c.inputs = {randomTensor(conv.output, rng), randomTensor(conv.weight, rng)};
+    c.argTypes = {mlirType(conv.output, true), mlirType(conv.weight, false)};
+    c.resultType = mlirType(conv.input, true);
+    c.op = "nn.conv_backward_data %a0, %a1" + conv.attributes() + " : (" + c.argTypes[0] + ", " +
+           c.argTypes[1] + ") -> " + c.resultType;
+    Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], conv.params, conv.input);
+    ASSERT_EQ(checkAgainstReference(c, ref, kSeed, config), "");
+  }
+}
+
+TEST(GradNumerics, ConvBackwardFilter) {
+  std::mt19937 rng(kSeed + 1);
+  for (int config = 0; config < 150; ++config) {
+    ConvConfig conv = randomConv(rng, 1 + config % 3);
+    OpCase c;
+    c.inputs = {randomTensor(conv.input, rng), randomTensor(conv.output, rng)};
+    c.argTypes = {mlirType(conv.input, true), mlirType(conv.output, true)};
+    c.resultType = mlirType(conv.weight, false);
+    c.op = "nn.conv_backward_filter %a0, %a1" + conv.attributes() + " : (" + c.argTypes[0] + ", " +
+           c.argTypes[1] + ") -> " + c.resultType;
+    Tensor ref = reference::convBackwardFilter(c.inputs[0], c.inputs[1], conv.params, conv.weight);
+    ASSERT_EQ(checkAgainstReference(c, ref, kSeed + 1, config), "");
+  }
+}
+
+TEST(GradNumerics, DenseBackwardDataAndWeight) {
+  std::mt19937 rng(kSeed + 2);
+  for (int config = 0; config < 100; ++config) {
+    int64_t n = pick(rng, 1, 11), features = pick(rng, 1, 70), units = pick(rng, 1, 20);
+    Tensor x = randomTensor({n, features}, rng), w = randomTensor({units, features}, rng);
+    Tensor dy = randomTensor({n, units}, rng);
+    OpCase c;
+    Tensor ref;
+    if (config % 2 == 0) {
+      c.inputs = {dy, w};
+      c.argTypes = {mlirType(dy.shape, true), mlirType(w.shape, false)};
+      c.op = "nn.dense_backward_data %a0, %a1";
+      ref = reference::denseBackwardData(dy, w);
+    } else {
+      c.inputs = {x, dy};
+      c.argTypes = {mlirType(x.shape, true), mlirType(dy.shape, true)};
+      c.op = "nn.dense_backward_weight %a0, %a1";
+      ref = reference::denseBackwardWeight(x, dy);
+    }
+    c.op += " : (" + c.argTypes[0] + ", " + c.argTypes[1] + ") -> tensor<*xf32>";
+    ASSERT_EQ(checkAgainstReference(c, ref, kSeed + 2, config), "");
+  }
+}
+
+} // namespace
+} // namespace kiln::testing

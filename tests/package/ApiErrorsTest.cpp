@@ -1,0 +1,219 @@
+// The generated API rejects bad input with a status and a message, never a crash: NULL
+// pointers, tensors of the wrong rank, extents, dtype or batch, bad options, and weights files
+// that are missing, truncated, corrupt, incomplete or of the wrong shape or dtype.
+#include "PackageTestSupport.h"
+
+using namespace kiln::test;
+using testing::HasSubstr;
+
+namespace {
+
+class LenetArguments : public testing::Test {
+protected:
+  void SetUp() override {
+    model = createLenet();
+    ASSERT_TRUE(model);
+  }
+
+  // forward on tensors of the given shapes and dtypes over large enough buffers.
+  kiln_status run(std::vector<int64_t> dataShape, std::vector<int64_t> logitsShape,
+                  kiln_dtype dataType = KILN_F32, kiln_dtype logitsType = KILN_F32) {
+    kiln_tensor data = kiln_tensor_view(input.data(), dataType,
+                                        static_cast<int32_t>(dataShape.size()), dataShape.data());
+    kiln_tensor out = kiln_tensor_view(output.data(), logitsType,
+                                       static_cast<int32_t>(logitsShape.size()),
+                                       logitsShape.data());
+    return lenet_forward(model.get(), &data, &out);
+  }
+
+  LenetPtr model;
+  std::vector<double> input = std::vector<double>(4 * 28 * 28 * 2, 0.0);
+  std::vector<double> output = std::vector<double>(4 * 10 * 2, 0.0);
+};
+
+TEST_F(LenetArguments, AcceptsGoodTensors) {
+  EXPECT_EQ(run({2, 1, 28, 28}, {2, 10}), KILN_OK) << kiln_last_error();
+}
+
+TEST_F(LenetArguments, RejectsNullPointers) {
+  int64_t dataShape[4] = {1, 1, 28, 28}, logitsShape[2] = {1, 10};
+  kiln_tensor data = kiln_tensor_view(input.data(), KILN_F32, 4, dataShape);
+  kiln_tensor out = kiln_tensor_view(output.data(), KILN_F32, 2, logitsShape);
+
+  EXPECT_EQ(lenet_forward(nullptr, &data, &out), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "lenet_forward: model is NULL");
+  EXPECT_EQ(lenet_forward(model.get(), nullptr, &out), KILN_INVALID_ARGUMENT);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: data"));
+  EXPECT_EQ(lenet_forward(model.get(), &data, nullptr), KILN_INVALID_ARGUMENT);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: logits"));
+  kiln_tensor noData = data;
+  noData.data = nullptr;
+  EXPECT_EQ(lenet_forward(model.get(), &noData, &out), KILN_INVALID_ARGUMENT);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: data"));
+
+  EXPECT_EQ(lenet_create(nullptr, nullptr), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "lenet_create: out_model is NULL");
+  EXPECT_EQ(lenet_save(nullptr, "x.safetensors"), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "lenet_save: model is NULL");
+  EXPECT_EQ(lenet_save(model.get(), nullptr), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "lenet_save: safetensors_path is NULL");
+  lenet_destroy(nullptr);
+}
+
+TEST_F(LenetArguments, RejectsWrongRanks) {
+  EXPECT_EQ(run({1, 28, 28}, {1, 10}), KILN_SHAPE_MISMATCH);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: data"));
+  EXPECT_EQ(run({1, 1, 28, 28}, {1, 10, 1}), KILN_SHAPE_MISMATCH);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: logits"));
+}
+
+TEST_F(LenetArguments, RejectsWrongExtents) {
+  EXPECT_EQ(run({2, 1, 28, 27}, {2, 10}), KILN_SHAPE_MISMATCH);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: data"));
+  EXPECT_EQ(run({2, 3, 28, 28}, {2, 10}), KILN_SHAPE_MISMATCH);
+  EXPECT_EQ(run({2, 1, 28, 28}, {2, 9}), KILN_SHAPE_MISMATCH);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: logits"));
+  EXPECT_EQ(run({0, 1, 28, 28}, {0, 10}), KILN_SHAPE_MISMATCH);
+  EXPECT_EQ(run({-2, 1, 28, 28}, {-2, 10}), KILN_SHAPE_MISMATCH);
+}
+
+TEST_F(LenetArguments, RejectsWrongDtypes) {
+  EXPECT_EQ(run({1, 1, 28, 28}, {1, 10}, KILN_F64), KILN_DTYPE_MISMATCH);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: data"));
+  EXPECT_EQ(run({1, 1, 28, 28}, {1, 10}, KILN_F32, KILN_I32), KILN_DTYPE_MISMATCH);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: logits"));
+}
+
+TEST_F(LenetArguments, RejectsABatchMismatch) {
+  EXPECT_EQ(run({2, 1, 28, 28}, {3, 10}), KILN_SHAPE_MISMATCH);
+  EXPECT_STREQ(kiln_last_error(), "lenet_forward: logits has batch 3 but data has 2");
+}
+
+TEST(LenetOptions, RejectsBadOptions) {
+  kiln_options options;
+  kiln_options_init(&options);
+  lenet *model = reinterpret_cast<lenet *>(&options); // must be cleared on failure
+  options.device = 1;
+  EXPECT_EQ(lenet_create(&options, &model), KILN_DEVICE_ERROR);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("compiled for the CPU"));
+  options.device = 0;
+  options.num_threads = -1;
+  EXPECT_EQ(lenet_create(&options, &model), KILN_INVALID_ARGUMENT);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("num_threads is -1"));
+  // NULL options are the defaults.
+  ASSERT_EQ(lenet_create(nullptr, &model), KILN_OK) << kiln_last_error();
+  lenet_destroy(model);
+}
+
+// Creating LeNet from `path` fails with `status`, a message containing `text`, and no model.
+void expectCreateFails(const std::string &path, kiln_status status, const std::string &text) {
+  kiln_options options;
+  kiln_options_init(&options);
+  options.weights_path = path.c_str();
+  lenet *model = nullptr;
+  EXPECT_EQ(lenet_create(&options, &model), status) << kiln_last_error();
+  EXPECT_EQ(model, nullptr);
+  EXPECT_THAT(kiln_last_error(), HasSubstr(text));
+  lenet_destroy(model);
+}
+
+// LeNet's default weights with one tensor replaced (or dropped, when shape is empty), and
+// optionally an extra tensor of another dtype.
+std::string weightsWith(const std::string &file, const std::string &replaced,
+                        std::vector<int64_t> shape, kiln_dtype dtype = KILN_F32) {
+  kiln_weights *weights = nullptr;
+  EXPECT_EQ(kiln_weights_load(kLenetWeights.c_str(), &weights), KILN_OK);
+  std::vector<const char *> names;
+  std::vector<kiln_tensor> tensors;
+  std::vector<double> storage(1 << 20, 0.0);
+  for (size_t i = 0; i < kiln_weights_count(weights); ++i) {
+    const char *name = kiln_weights_name(weights, i);
+    kiln_tensor tensor;
+    EXPECT_EQ(kiln_weights_get(weights, name, &tensor), KILN_OK);
+    if (replaced == name) {
+      if (shape.empty())
+        continue;
+      tensor = kiln_tensor_view(storage.data(), dtype, static_cast<int32_t>(shape.size()),
+                                shape.data());
+    }
+    names.push_back(name);
+    tensors.push_back(tensor);
+  }
+  // PyTorch's batch-norm counter and other extra tensors are ignored.
+  int64_t scalar[1] = {1};
+  names.push_back("extra.num_batches_tracked");
+  tensors.push_back(kiln_tensor_view(storage.data(), KILN_I64, 1, scalar));
+  std::string path = tempPath(file);
+  EXPECT_EQ(kiln_weights_save(path.c_str(), names.size(), names.data(), tensors.data()), KILN_OK)
+      << kiln_last_error();
+  kiln_weights_free(weights);
+  return path;
+}
+
+TEST(LenetWeights, AcceptsExtraTensors) {
+  std::string path = weightsWith("extra.safetensors", "", {});
+  LenetPtr model = createLenet(path.c_str());
+  EXPECT_TRUE(model);
+  std::remove(path.c_str());
+}
+
+TEST(LenetWeights, RejectsAMissingFile) {
+  std::string path = tempPath("does-not-exist.safetensors");
+  expectCreateFails(path, KILN_IO_ERROR, path);
+}
+
+TEST(LenetWeights, RejectsATruncatedFile) {
+  std::string bytes = readFile(kLenetWeights);
+  std::string path = tempPath("truncated.safetensors");
+  writeFile(path, bytes.substr(0, bytes.size() / 2));
+  expectCreateFails(path, KILN_CORRUPT_FILE, path);
+  writeFile(path, bytes.substr(0, 5)); // not even the header length
+  kiln_options options;
+  kiln_options_init(&options);
+  options.weights_path = path.c_str();
+  lenet *model = nullptr;
+  EXPECT_NE(lenet_create(&options, &model), KILN_OK);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_THAT(kiln_last_error(), HasSubstr(path));
+  std::remove(path.c_str());
+}
+
+TEST(LenetWeights, RejectsACorruptHeader) {
+  std::string bytes = readFile(kLenetWeights);
+  std::string path = tempPath("corrupt.safetensors");
+  // Keep the length prefix, garble the JSON.
+  for (size_t i = 8; i < 40 && i < bytes.size(); ++i)
+    bytes[i] = '#';
+  writeFile(path, bytes);
+  expectCreateFails(path, KILN_CORRUPT_FILE, path);
+  std::remove(path.c_str());
+}
+
+TEST(LenetWeights, RejectsATensorOfTheWrongShape) {
+  std::string path = weightsWith("shape.safetensors", "conv1.weight", {20, 1, 5, 4});
+  expectCreateFails(path, KILN_SHAPE_MISMATCH, "conv1.weight");
+  std::remove(path.c_str());
+}
+
+TEST(LenetWeights, RejectsATensorOfTheWrongDtype) {
+  std::string path = weightsWith("dtype.safetensors", "fc2.bias", {10}, KILN_F64);
+  expectCreateFails(path, KILN_DTYPE_MISMATCH, "fc2.bias");
+  std::remove(path.c_str());
+}
+
+TEST(LenetWeights, RejectsAMissingTensor) {
+  std::string path = weightsWith("missing.safetensors", "fc2.bias", {});
+  expectCreateFails(path, KILN_MISSING_TENSOR, "fc2.bias");
+  std::remove(path.c_str());
+}
+
+TEST(LenetWeights, SaveReportsAnUnwritablePath) {
+  LenetPtr model = createLenet();
+  ASSERT_TRUE(model);
+  std::string path = tempPath("no-such-dir") + "/weights.safetensors";
+  EXPECT_EQ(lenet_save(model.get(), path.c_str()), KILN_IO_ERROR);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("no-such-dir"));
+}
+
+} // namespace
