@@ -1,6 +1,9 @@
 // kilnc: compiles a model file (.kiln or .mlir) into IR text or, with `-o DIR/`, into the
 // model's library. A thin main over compiler/driver and compiler/package.
+#include "driver/Check.h"
 #include "driver/Pipeline.h"
+#include "passes/Passes.h"
+#include "mlir/Pass/PassManager.h"
 #include "driver/Summary.h"
 #include "frontend/Diagnostics.h"
 #include "package/Package.h"
@@ -36,6 +39,12 @@ struct Flags {
                                 clEnumValN(Emit::Summary, "summary",
                                            "per-layer shapes, parameters and FLOPs"))};
   cl::opt<bool> summary{"summary", cl::desc("Same as --emit=summary")};
+  cl::opt<bool> check{"check", cl::desc("Run the generated kernels and the reference interpreter "
+                                        "on random inputs; report the largest difference per layer")};
+  cl::opt<int64_t> checkBatch{"check-batch", cl::desc("Batch size for --check"), cl::init(2)};
+  cl::opt<bool> train{"train", cl::desc("Build the training step (kiln-autodiff) before emitting")};
+  cl::opt<std::string> optimizer{"optimizer", cl::desc("sgd or adam, with --train"),
+                                 cl::init("sgd")};
   cl::opt<bool> printIRAfterAll{"print-ir-after-all",
                                 cl::desc("Print the IR after every pass to stderr")};
   cl::opt<std::string> dumpIR{"dump-ir", cl::desc("Write one numbered file per stage into DIR"),
@@ -90,8 +99,23 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
   options.dumpIRDir = flags.dumpIR;
   if (failed(kiln::runNNPipeline(*module, options)))
     return failure();
+  if (flags.check) {
+    kiln::CheckOptions check;
+    check.batch = flags.checkBatch;
+    check.seed = flags.seed;
+    check.target = flags.target;
+    return kiln::checkModel(*module, check, os);
+  }
   if (wantsLibrary(flags))
     return kiln::packageModel(*module, packageOptions(flags));
+  if (flags.train) {
+    PassManager pm(&context);
+    kiln::AutodiffOptions autodiff;
+    autodiff.optimizer = flags.optimizer;
+    pm.addPass(kiln::createAutodiff(autodiff));
+    if (failed(pm.run(*module)))
+      return failure();
+  }
 
   if (flags.summary || flags.emit == Emit::Summary) {
     FailureOr<kiln::ModelSummary> summary = kiln::summarizeModel(*module);
