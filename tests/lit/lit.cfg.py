@@ -13,3 +13,9 @@ tool_dirs = [os.path.join(config.kiln_obj_root, "tools", t) for t in ("kilnc", "
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.llvm_tools_dir,
                                                           config.environment.get("PATH", os.environ["PATH"])])
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
+
+# Tests that run CUDA code need a GPU; without one they report UNSUPPORTED and say why here.
+if os.path.exists("/dev/nvidia0"):
+    config.available_features.add("cuda-gpu")
+else:
+    lit_config.note("CUDA run-time tests skip: no GPU on this machine (/dev/nvidia0 is absent)")

@@ -33,7 +33,7 @@ void expectMatches(const OpCase &c, const Tensor &ref, int config) {
 
 TEST(OpsNumerics, BatchNormInference) {
   std::mt19937 rng(kSeed);
-  for (int config = 0; config < 100; ++config) {
+  for (int config = 0; config < 300; ++config) {
     std::vector<int64_t> in = randomShape(rng, 2, 5);
     int64_t c = in[1];
     OpCase k;
@@ -54,7 +54,7 @@ TEST(OpsNumerics, BatchNormInference) {
 
 TEST(OpsNumerics, Dense) {
   std::mt19937 rng(kSeed + 1);
-  for (int config = 0; config < 150; ++config) {
+  for (int config = 0; config < 300; ++config) {
     int64_t n = pick(rng, 1, 4), features = pick(rng, 1, 70), units = pick(rng, 1, 20);
     bool bias = pick(rng, 0, 1);
     OpCase k;
@@ -76,7 +76,7 @@ TEST(OpsNumerics, Dense) {
 TEST(OpsNumerics, ElementwiseAndFlatten) {
   std::mt19937 rng(kSeed + 2);
   const char *ops[] = {"add", "relu", "tanh", "sigmoid", "flatten"};
-  for (int config = 0; config < 150; ++config) {
+  for (int config = 0; config < 300; ++config) {
     std::string name = ops[config % 5];
     std::vector<int64_t> in = randomShape(rng, 2, 5);
     OpCase k;
@@ -103,7 +103,7 @@ TEST(OpsNumerics, ElementwiseAndFlatten) {
 
 TEST(OpsNumerics, SoftmaxAndLogSoftmax) {
   std::mt19937 rng(kSeed + 3);
-  for (int config = 0; config < 100; ++config) {
+  for (int config = 0; config < 300; ++config) {
     std::vector<int64_t> in = randomShape(rng, 2, 4);
     int64_t axis = pick(rng, 1, static_cast<int64_t>(in.size()) - 1);
     bool isLog = config % 2;

@@ -63,7 +63,7 @@ TEST(PoolNumerics, AvgPoolRandomConfigurations) { checkPooling(/*isMax=*/false);
 
 TEST(PoolNumerics, GlobalPoolingRandomShapes) {
   std::mt19937 rng(kSeed + 2);
-  for (int config = 0; config < 60; ++config) {
+  for (int config = 0; config < 300; ++config) {
     int64_t spatial = 1 + config % 3;
     std::vector<int64_t> in{pick(rng, 1, 4), pick(rng, 1, 9)};
     for (int64_t i = 0; i < spatial; ++i)
