@@ -35,3 +35,14 @@ extern "C" void kiln_fill_uniform(float *data, int64_t count, float bound, uint6
     data[i] = static_cast<float>(unit * scale);
   }
 }
+
+extern "C" void kiln_optimizer_params_init(kiln_optimizer_params *params) {
+  if (!params)
+    return;
+  params->learning_rate = 0.01f;
+  params->momentum = 0.9f;
+  params->weight_decay = 0.0f;
+  params->beta1 = 0.9f;
+  params->beta2 = 0.999f;
+  params->epsilon = 1e-8f;
+}

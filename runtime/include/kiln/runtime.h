@@ -149,6 +149,19 @@ typedef struct kiln_options {
 
 void kiln_options_init(kiln_options *options);
 
+/* Hyperparameters of one training step; the optimizer itself (SGD with momentum and weight
+ * decay, or Adam) is chosen when the model is compiled (kilnc --optimizer). */
+typedef struct kiln_optimizer_params {
+  float learning_rate; /* default 0.01 */
+  float momentum;      /* SGD; default 0.9 */
+  float weight_decay;  /* L2, added to the gradient; default 0 */
+  float beta1;         /* Adam; default 0.9 */
+  float beta2;         /* Adam; default 0.999 */
+  float epsilon;       /* Adam; default 1e-8 */
+} kiln_optimizer_params;
+
+void kiln_optimizer_params_init(kiln_optimizer_params *params);
+
 #define KILN_MODEL_ABI_VERSION 1
 
 /* One input or output of a model; shape[i] < 0 marks the dynamic batch. */
