@@ -1,0 +1,84 @@
+// kiln-bench: the benchmark cases of ../shared/bench, run through libraries kilnc generated:
+// LeNet inference at batch 1/64/256 and the lecture's conv layer (100→100, 5×5, 64×64, b1).
+// Float32; threads from --threads-style env KILN_NUM_THREADS (default 2, as the peers use).
+// Counters: images/s and GFLOP/s (2·MACs of conv and dense layers, the peers' definition).
+#include "conv100.h"
+#include "lenet.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+namespace {
+
+int threads() {
+  const char *env = std::getenv("KILN_NUM_THREADS");
+  return env ? std::atoi(env) : 2;
+}
+
+std::vector<float> randomData(size_t n) {
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(rng);
+  return v;
+}
+
+// LeNet: 2·MACs per image = 2·(20·24·24·25 + 50·8·8·500 + 800·500 + 500·10).
+constexpr double kLenetFlops = 2.0 * (20 * 24 * 24 * 25 + 50 * 8 * 8 * 500 + 800 * 500 + 500 * 10);
+
+void BM_LenetForward(benchmark::State &state) {
+  int64_t n = state.range(0);
+  kiln_options options;
+  kiln_options_init(&options);
+  options.num_threads = threads();
+  lenet *model = nullptr;
+  if (lenet_create(&options, &model) != KILN_OK) {
+    state.SkipWithError(kiln_last_error());
+    return;
+  }
+  std::vector<float> x = randomData(n * 28 * 28), y(n * 10);
+  int64_t xs[] = {n, 1, 28, 28}, ys[] = {n, 10};
+  kiln_tensor data = kiln_tensor_view(x.data(), KILN_F32, 4, xs);
+  kiln_tensor logits = kiln_tensor_view(y.data(), KILN_F32, 2, ys);
+  for (auto _ : state)
+    if (lenet_forward(model, &data, &logits) != KILN_OK) {
+      state.SkipWithError(kiln_last_error());
+      break;
+    }
+  state.counters["img/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(n * kLenetFlops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  lenet_destroy(model);
+}
+BENCHMARK(BM_LenetForward)->Arg(1)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_LectureConv(benchmark::State &state) {
+  kiln_options options;
+  kiln_options_init(&options);
+  options.num_threads = threads();
+  conv100 *model = nullptr;
+  if (conv100_create(&options, &model) != KILN_OK) {
+    state.SkipWithError(kiln_last_error());
+    return;
+  }
+  std::vector<float> x = randomData(100 * 68 * 68), y(100 * 64 * 64);
+  int64_t xs[] = {1, 100, 68, 68}, ys[] = {1, 100, 64, 64};
+  kiln_tensor in = kiln_tensor_view(x.data(), KILN_F32, 4, xs);
+  kiln_tensor out = kiln_tensor_view(y.data(), KILN_F32, 4, ys);
+  for (auto _ : state)
+    if (conv100_forward(model, &in, &out) != KILN_OK) {
+      state.SkipWithError(kiln_last_error());
+      break;
+    }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 100 * 100 * 25 * 64 * 64 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  conv100_destroy(model);
+}
+BENCHMARK(BM_LectureConv)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+BENCHMARK_MAIN();
