@@ -6,6 +6,7 @@
 
 #include <cstdarg>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 // Internal symbols stay out of libkiln_runtime.so's dynamic symbol table.
@@ -38,6 +39,16 @@ std::string errnoMessage(int error);
 
 // Safetensors dtype strings ("F32") of the dtypes the runtime supports; NULL for others.
 const char *safetensorsDtypeName(kiln_dtype dtype);
+
+// write(2) until all `size` bytes are written (retrying on EINTR); false with errno set.
+bool writeFully(int fd, const void *buffer, size_t size);
+
+// Creates `path` atomically: `fill` writes the contents to the descriptor of a temporary file
+// beside it and returns false (errno set) on failure; the temporary is then fsync'd and renamed
+// over `path`. On failure the error is "<path>: cannot <verb>: <reason>", `path` is untouched
+// and the temporary removed.
+kiln_status writeAtomically(const char *path, const char *verb,
+                            const std::function<bool(int fd)> &fill);
 
 } // namespace kiln_rt
 

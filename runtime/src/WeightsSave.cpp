@@ -6,9 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <set>
-#include <unistd.h>
 #include <vector>
 
 using namespace kiln_rt;
@@ -45,20 +43,6 @@ bool isValidUtf8(const char *text) {
     if (code < kMinimum[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
       return false;
     s += extra + 1;
-  }
-  return true;
-}
-
-bool writeFully(int fd, const void *buffer, size_t size) {
-  const auto *bytes = static_cast<const char *>(buffer);
-  while (size > 0) {
-    ssize_t wrote = ::write(fd, bytes, size);
-    if (wrote < 0 && errno == EINTR)
-      continue;
-    if (wrote < 0)
-      return false;
-    bytes += wrote;
-    size -= static_cast<size_t>(wrote);
   }
   return true;
 }
@@ -122,13 +106,6 @@ std::string buildHeader(size_t count, const char *const *names, const kiln_tenso
   return text;
 }
 
-std::string directoryOf(const std::string &path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos)
-    return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 } // namespace
 
 extern "C" kiln_status kiln_weights_save(const char *path, size_t count,
@@ -140,41 +117,16 @@ extern "C" kiln_status kiln_weights_save(const char *path, size_t count,
   std::vector<size_t> order;
   std::string header = buildHeader(count, names, tensors, &order);
 
-  std::string temporary = std::string(path) + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0)
-    return kiln_fail(KILN_IO_ERROR, "%s: cannot create %s: %s", path, temporary.c_str(),
-                     errnoMessage(errno).c_str());
-  unsigned char length[8];
-  for (int i = 0; i < 8; ++i)
-    length[i] = static_cast<unsigned char>(static_cast<uint64_t>(header.size()) >> (8 * i));
-  bool ok = writeFully(fd, length, sizeof length) && writeFully(fd, header.data(), header.size());
-  for (size_t i = 0; ok && i < order.size(); ++i) {
-    const kiln_tensor &tensor = tensors[order[i]];
-    ok = writeFully(fd, tensor.data,
-                    static_cast<size_t>(byteCount(tensor.dtype, tensor.rank, tensor.shape)));
-  }
-  ok = ok && ::fsync(fd) == 0;
-  int error = errno;
-  // close() can report a delayed write error (NFS); it counts as a failure too.
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    error = errno;
-  }
-  if (ok && ::rename(temporary.c_str(), path) != 0) {
-    ok = false;
-    error = errno;
-  }
-  if (!ok) {
-    ::unlink(temporary.c_str());
-    return kiln_fail(KILN_IO_ERROR, "%s: cannot save: %s", path, errnoMessage(error).c_str());
-  }
-  // Make the rename durable. Best effort: `path` already holds the complete new file, so a
-  // failure here must not be reported as "path untouched".
-  int directory = ::open(directoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (directory >= 0) {
-    ::fsync(directory);
-    ::close(directory);
-  }
-  return KILN_OK;
+  return writeAtomically(path, "save", [&](int fd) {
+    unsigned char length[8];
+    for (int i = 0; i < 8; ++i)
+      length[i] = static_cast<unsigned char>(static_cast<uint64_t>(header.size()) >> (8 * i));
+    bool ok = writeFully(fd, length, sizeof length) && writeFully(fd, header.data(), header.size());
+    for (size_t i = 0; ok && i < order.size(); ++i) {
+      const kiln_tensor &tensor = tensors[order[i]];
+      ok = writeFully(fd, tensor.data,
+                      static_cast<size_t>(byteCount(tensor.dtype, tensor.rank, tensor.shape)));
+    }
+    return ok;
+  });
 }

@@ -114,6 +114,10 @@ kiln_status kiln_weights_copy_to(const kiln_weights *weights, const char *name,
 kiln_status kiln_weights_save(const char *path, size_t count, const char *const *names,
                               const kiln_tensor *tensors);
 
+/* Writes `size` bytes to `path` the same way: a temporary file beside it, fsync, rename (mode
+ * 0666 less the umask). On failure `path` is untouched and no temporary file is left. */
+kiln_status kiln_file_write_atomic(const char *path, const void *data, size_t size);
+
 /* ---- datasets: IDX (MNIST, Fashion-MNIST) -------------------------------------------------- */
 
 /* Reads an IDX file, gzip'd or not (by content, not name), into a newly allocated tensor of

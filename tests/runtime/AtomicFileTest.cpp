@@ -1,0 +1,69 @@
+// kiln_file_write_atomic: the whole new contents or the old file, never a part; no temporary
+// left behind on failure; the permissions of an ordinary new file.
+#include "TestSupport.h"
+
+#include "kiln/runtime.h"
+
+#include <sys/stat.h>
+
+namespace {
+
+using namespace kiln_test;
+
+bool contains(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(AtomicFile, WritesAndReplacesWholeFiles) {
+  TempDir dir;
+  std::string path = dir.file("curves.csv");
+  std::string first = "a,b\n1,2\n", second(100000, 'x');
+  ASSERT_EQ(kiln_file_write_atomic(path.c_str(), first.data(), first.size()), KILN_OK)
+      << kiln_last_error();
+  EXPECT_EQ(readFile(path), first);
+  ASSERT_EQ(kiln_file_write_atomic(path.c_str(), second.data(), second.size()), KILN_OK);
+  EXPECT_EQ(readFile(path), second);
+  ASSERT_EQ(kiln_file_write_atomic(path.c_str(), nullptr, 0), KILN_OK);
+  EXPECT_EQ(readFile(path), "");
+  EXPECT_EQ(dir.list(), std::vector<std::string>{"curves.csv"});
+}
+
+TEST(AtomicFile, UsesTheUmasksPermissions) {
+  TempDir dir;
+  std::string path = dir.file("plot.svg");
+  mode_t old = umask(022);
+  kiln_status status = kiln_file_write_atomic(path.c_str(), "<svg/>", 6);
+  umask(old);
+  ASSERT_EQ(status, KILN_OK) << kiln_last_error();
+  struct stat info;
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0644u);
+}
+
+TEST(AtomicFile, FailuresLeaveTheTargetAndNoTemporary) {
+  TempDir dir;
+  std::string missing = dir.file("no/such/dir/x.csv");
+  EXPECT_EQ(kiln_file_write_atomic(missing.c_str(), "x", 1), KILN_IO_ERROR);
+  EXPECT_TRUE(contains(kiln_last_error(), missing + ": cannot create " + missing + ".tmp."))
+      << kiln_last_error();
+  // The rename fails: a non-empty directory is in the way.
+  std::string occupied = dir.file("occupied");
+  ASSERT_TRUE(std::filesystem::create_directory(occupied));
+  writeFile(occupied + "/keep", "kept");
+  EXPECT_EQ(kiln_file_write_atomic(occupied.c_str(), "x", 1), KILN_IO_ERROR);
+  EXPECT_TRUE(contains(kiln_last_error(), occupied + ": cannot write: ")) << kiln_last_error();
+  EXPECT_EQ(dir.list(), std::vector<std::string>{"occupied"});
+  EXPECT_EQ(readFile(occupied + "/keep"), "kept");
+}
+
+TEST(AtomicFile, RejectsBadArguments) {
+  EXPECT_EQ(kiln_file_write_atomic(nullptr, "x", 1), KILN_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_file_write_atomic("", "x", 1), KILN_INVALID_ARGUMENT);
+  TempDir dir;
+  std::string path = dir.file("f");
+  EXPECT_EQ(kiln_file_write_atomic(path.c_str(), nullptr, 3), KILN_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kiln_last_error(), path + ": cannot write: data is NULL"));
+  EXPECT_TRUE(dir.list().empty());
+}
+
+} // namespace
