@@ -259,7 +259,7 @@ def NN_DenseBackwardWeightOp : NN_InferredOp<"dense_backward_weight"> {
   let assemblyFormat = "$input `,` $output_grad attr-dict `:` functional-type(operands, results)";
 }
 
-class NN_ActivationBackwardOp<string mnemonic, string formula, string operand>
+class NN_ActivationBackwardOp<string mnemonic, string formula>
     : NN_InferredOp<mnemonic> {
   let summary = "gradient of an activation: " # formula;
   let description = [{
@@ -273,9 +273,9 @@ class NN_ActivationBackwardOp<string mnemonic, string formula, string operand>
   let assemblyFormat = "$value `,` $output_grad attr-dict `:` functional-type(operands, results)";
 }
 
-def NN_ReluBackwardOp : NN_ActivationBackwardOp<"relu_backward", "dy where x > 0, else 0 (value: the input x)", "x">;
-def NN_TanhBackwardOp : NN_ActivationBackwardOp<"tanh_backward", "dy·(1 − y²) (value: the output y)", "y">;
-def NN_SigmoidBackwardOp : NN_ActivationBackwardOp<"sigmoid_backward", "dy·y·(1 − y) (value: the output y)", "y">;
+def NN_ReluBackwardOp : NN_ActivationBackwardOp<"relu_backward", "dy where x > 0, else 0 (value: the input x)">;
+def NN_TanhBackwardOp : NN_ActivationBackwardOp<"tanh_backward", "dy·(1 − y²) (value: the output y)">;
+def NN_SigmoidBackwardOp : NN_ActivationBackwardOp<"sigmoid_backward", "dy·y·(1 − y) (value: the output y)">;
 
 def NN_ReshapeOp : NN_DifferentiableOp<"reshape"> {
   let summary = "the same elements in another shape of equal size (flatten's gradient)";
