@@ -1,6 +1,7 @@
-// Generates a model's driver in C99: the model struct (parameters, activation slots, Halide
-// buffer descriptors), create/forward/save/destroy with argument checks, and the generic
-// descriptor. The fixed code is a template; the tables and the kernel calls are generated.
+// Generates a model's driver in C99: the model struct (state, activation slots, Halide buffer
+// descriptors), create/forward/save/destroy with argument checks, and the generic descriptor;
+// TrainEmitter.cpp adds the training step. The fixed code is a template; the tables and the
+// kernel calls are generated.
 #include "package/DriverTemplate.h"
 #include "package/Emitters.h"
 
@@ -38,6 +39,8 @@ std::string stringLiteral(llvm::StringRef text) {
   return out + "\"";
 }
 
+} // namespace
+
 std::string shapeInitializer(const std::vector<int64_t> &shape) {
   std::string out = "{";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -45,8 +48,7 @@ std::string shapeInitializer(const std::vector<int64_t> &shape) {
   return out + (shape.empty() ? "0}" : "}");
 }
 
-// C forbids empty arrays: an empty table gets one zero entry, and its count says 0.
-std::string table(const std::vector<std::string> &rows) {
+std::string tableInitializer(const std::vector<std::string> &rows) {
   if (rows.empty())
     return "{{0}}";
   std::string out = "{\n";
@@ -55,14 +57,23 @@ std::string table(const std::vector<std::string> &rows) {
   return out + "}";
 }
 
+std::string activationRow(const Activation &a) {
+  return "{" + std::to_string(a.shape.size()) + ", " + shapeInitializer(a.shape) + ", " +
+         std::to_string(a.slot) + "}";
+}
 
+std::string slotRow(const Slot &s) {
+  return "{" + std::string(s.batched ? "1" : "0") + ", " + std::to_string(s.elements) + "}";
+}
+
+namespace {
 
 std::string valueExpression(const ModelProgram &program, ValueRef ref) {
   switch (ref.kind) {
   case ValueRef::Kind::Input:
     return "&" + program.inputs[ref.index].name + "_buffer";
   case ValueRef::Kind::Parameter:
-    return "&model->parameter_buffers[" + std::to_string(ref.index) + "]";
+    return "&model->state_buffers[" + std::to_string(ref.index) + "]";
   case ValueRef::Kind::Activation:
     return "&model->activation_buffers[" + std::to_string(ref.index) + "]";
   case ValueRef::Kind::Output:
@@ -168,13 +179,17 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info) {
       source = program.inputs[copy.source.index].name + "->data";
       break;
     case ValueRef::Kind::Parameter:
-      source = "model->parameters[" + std::to_string(copy.source.index) + "]";
+      source = "model->state[" + std::to_string(copy.source.index) + "]";
       break;
     case ValueRef::Kind::Activation: // never: returned kernel results are written in place
     case ValueRef::Kind::Output:
       source = program.outputs[copy.source.index].name + "->data";
       break;
     }
+    if (info.gpu && copy.source.kind == ValueRef::Kind::Parameter) // trained on the device
+      os << "  error = halide_copy_to_host(NULL, &model->state_buffers["
+         << copy.source.index << "]);\n  if (error) {\n    failed = \"copy of the state to the "
+         << "host\";\n    goto done;\n  }\n";
     os << "  memcpy(" << out.name << "->data, " << source << ", (size_t)count(" << out.shape.size()
        << ", " << out.name << "_shape, batch) * sizeof(float));\n";
   }
@@ -189,20 +204,19 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info) {
 
 } // namespace
 
-std::string emitDriver(const ModelProgram &program, const EmitInfo &info) {
-  std::vector<std::string> parameterRows, activationRows, slotRows, inputRows, outputRows;
-  for (const Parameter &p : program.parameters)
-    parameterRows.push_back("{" + stringLiteral(p.name) + ", " +
-                            std::to_string(p.shape.size()) + ", " + shapeInitializer(p.shape) +
-                            ", " + std::to_string(elementsPerSample(p.shape)) + ", " +
-                            (p.init.uniform ? "1" : "0") + ", " + floatLiteral(p.init.value) +
-                            ", " + std::to_string(p.stream) + "}");
+std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
+  const ModelProgram &program = library.forward;
+  std::vector<std::string> stateRows, activationRows, slotRows, inputRows, outputRows;
+  for (const Parameter &p : library.state)
+    stateRows.push_back("{" + stringLiteral(p.name) + ", " + std::to_string(p.shape.size()) +
+                        ", " + shapeInitializer(p.shape) + ", " +
+                        std::to_string(elementsPerSample(p.shape)) + ", " +
+                        (p.init.uniform ? "1" : "0") + ", " + floatLiteral(p.init.value) + ", " +
+                        std::to_string(p.stream) + "}");
   for (const Activation &a : program.activations)
-    activationRows.push_back("{" + std::to_string(a.shape.size()) + ", " +
-                             shapeInitializer(a.shape) + ", " + std::to_string(a.slot) + "}");
+    activationRows.push_back(activationRow(a));
   for (const Slot &s : program.slots)
-    slotRows.push_back("{" + std::string(s.batched ? "1" : "0") + ", " +
-                       std::to_string(s.elements) + "}");
+    slotRows.push_back(slotRow(s));
   auto ioRow = [](const IOTensor &t) {
     return "{\"" + t.name + "\", KILN_F32, " + std::to_string(t.shape.size()) + ", " +
            shapeInitializer(t.shape) + "}";
@@ -213,12 +227,17 @@ std::string emitDriver(const ModelProgram &program, const EmitInfo &info) {
     outputRows.push_back(ioRow(t));
 
   std::string kernelDecls;
-  for (const KernelCall &call : program.kernels) {
-    kernelDecls += "int " + call.symbol + "(";
-    for (size_t i = 0; i < call.operands.size(); ++i)
-      kernelDecls += "struct halide_buffer_t *in" + std::to_string(i) + ", ";
-    kernelDecls += "struct halide_buffer_t *out);\n";
-  }
+  auto declare = [&](const ModelProgram &p) {
+    for (const KernelCall &call : p.kernels) {
+      kernelDecls += "int " + call.symbol + "(";
+      for (size_t i = 0; i < call.operands.size(); ++i)
+        kernelDecls += "struct halide_buffer_t *in" + std::to_string(i) + ", ";
+      kernelDecls += "struct halide_buffer_t *out);\n";
+    }
+  };
+  declare(program);
+  if (library.train)
+    declare(library.train->program);
   std::string genericArgs;
   for (size_t i = 0; i < program.inputs.size(); ++i)
     genericArgs += ", &inputs[" + std::to_string(i) + "]";
@@ -233,11 +252,13 @@ std::string emitDriver(const ModelProgram &program, const EmitInfo &info) {
                " MiB, the L2 caches of the 2-core machines Kiln is tuned on (LeNet at batch 256: "
                "23k -> 28k\n * images/s with 2 threads, AMD EPYC).";
   }
+  std::string optimizer = library.train ? library.train->optimizer : "";
   std::map<std::string, std::string> values = {
       {"MODEL", program.name},
       {"SOURCE", info.source},
       {"TARGET", info.target},
-      {"NUM_PARAMETERS", std::to_string(program.parameters.size())},
+      {"NUM_STATE", std::to_string(library.state.size())},
+      {"NUM_REQUIRED", std::to_string(library.numRequired())},
       {"NUM_ACTIVATIONS", std::to_string(program.activations.size())},
       {"NUM_SLOTS", std::to_string(program.slots.size())},
       {"NUM_INPUTS", std::to_string(program.inputs.size())},
@@ -247,15 +268,24 @@ std::string emitDriver(const ModelProgram &program, const EmitInfo &info) {
       {"CHUNK_DOC", chunkDoc},
       {"SEED", std::to_string(info.seed)},
       {"GPU", info.gpu ? "1" : "0"},
-      {"PARAMETERS", table(parameterRows)},
-      {"ACTIVATIONS", table(activationRows)},
-      {"SLOTS", table(slotRows)},
-      {"INPUT_DESCS", table(inputRows)},
-      {"OUTPUT_DESCS", table(outputRows)},
+      {"TRAIN", library.train ? "1" : "0"},
+      {"OPTIMIZER", optimizer},
+      {"STATE", tableInitializer(stateRows)},
+      {"ACTIVATIONS", tableInitializer(activationRows)},
+      {"SLOTS", tableInitializer(slotRows)},
+      {"INPUT_DESCS", tableInitializer(inputRows)},
+      {"OUTPUT_DESCS", tableInitializer(outputRows)},
       {"KERNEL_DECLS", kernelDecls},
       {"GENERIC_ARGS", genericArgs}};
-  return substitute(kDriverPrologue, values) + forwardFunction(program, info) +
-         substitute(kDriverDescriptor, values);
+  // Substituted in a second pass: their text holds markers of its own (MODEL, OPTIMIZER).
+  std::string prologue = kDriverPrologue;
+  prologue = substitute(prologue,
+                        {{"TRAIN_TABLES", library.train ? emitTrainTables(library) : ""},
+                         {"TRAIN_HELPERS", library.train ? kDriverTrainHelpers : ""}});
+  std::string text = substitute(prologue, values) + forwardFunction(program, info);
+  if (library.train)
+    text += emitTrainStep(library, info);
+  return text + substitute(kDriverDescriptor, values);
 }
 
 } // namespace kiln::package

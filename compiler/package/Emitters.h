@@ -3,7 +3,7 @@
 #ifndef KILN_PACKAGE_EMITTERS_H
 #define KILN_PACKAGE_EMITTERS_H
 
-#include "package/ModelProgram.h"
+#include "package/LibraryProgram.h"
 
 #include <map>
 #include <string>
@@ -19,10 +19,23 @@ struct EmitInfo {
 };
 
 // <model>.h: C99 and C++, includes only "kiln/runtime.h".
-std::string emitHeader(const ModelProgram &program, const EmitInfo &info);
+std::string emitHeader(const LibraryProgram &library, const EmitInfo &info);
 
 // <model>_driver.c: C99, includes the header and HalideRuntime.h.
-std::string emitDriver(const ModelProgram &program, const EmitInfo &info);
+std::string emitDriver(const LibraryProgram &library, const EmitInfo &info);
+
+// The driver's parts for the training step (TrainEmitter.cpp): its tables and macros, and
+// <model>_train_step.
+std::string emitTrainTables(const LibraryProgram &library);
+std::string emitTrainStep(const LibraryProgram &library, const EmitInfo &info);
+
+// C text the driver emitters share: a shape initializer "{-1, 1, 28, 28}" (kBatch as -1), a
+// table initializer of rows (C forbids empty arrays: one zero entry), and the rows of the
+// activation and slot tables.
+std::string shapeInitializer(const std::vector<int64_t> &shape);
+std::string tableInitializer(const std::vector<std::string> &rows);
+std::string activationRow(const Activation &activation);
+std::string slotRow(const Slot &slot);
 
 // <model>_export.c: `kiln_model_descriptor`, compiled into the shared library only, so two
 // models' static libraries can be linked into one program.

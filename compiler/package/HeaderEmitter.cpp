@@ -28,6 +28,39 @@ std::string formatShape(const std::vector<int64_t> &shape) {
 
 namespace {
 
+const char *const kTrainApi = R"(
+/* The largest batch @MODEL@_train_step accepts (every tensor stays below 2^31 bytes). */
+#define @UPPER@_TRAIN_MAX_BATCH @TRAIN_MAX_BATCH@
+/* The optimizer this library was compiled with (kilnc --optimizer). */
+#define @UPPER@_OPTIMIZER "@OPTIMIZER@"
+
+/* Trains the model for one step on a batch: the forward pass in training mode (batch-norm layers
+ * normalize with the batch's statistics and update their running statistics), the loss, the
+ * gradients and the @OPTIMIZER@ update of every parameter.
+@TRAIN_DOC@ *  labels (input): [N] class indices@CLASSES_DOC@, i64 (i32 and u8 are accepted and
+ *    converted).
+ *  optimizer: the step's hyperparameters (@OPTIMIZER_FIELDS@ are read); NULL:
+ *    kiln_optimizer_params_init's defaults.
+ *  loss (output): the batch's mean loss, computed before the update.
+ * The batch is never split: batch statistics and the loss's mean are over all N samples,
+ * 1 <= N <= @UPPER@_TRAIN_MAX_BATCH. On success every trained parameter, running statistic and
+ * optimizer buffer takes its next value and the step count grows by one (Adam's bias corrections
+ * use it). Failures leave the model as it was (parameters, statistics, optimizer state, step
+ * count): KILN_INVALID_ARGUMENT for a NULL pointer, a label outside the classes or a
+ * hyperparameter out of range; KILN_SHAPE_MISMATCH / KILN_DTYPE_MISMATCH for a tensor of the wrong
+ * rank, extents or dtype; KILN_NUMERIC_ERROR when the loss is not finite (NaN or inf; *loss holds
+ * it; a smaller learning rate may help); KILN_KERNEL_ERROR / KILN_DEVICE_ERROR /
+ * KILN_OUT_OF_MEMORY when a kernel fails.
+ *
+ * There is no training-mode switch: the entry point is the mode. @MODEL@_forward always runs in
+ * inference mode (running statistics, nothing updated); @MODEL@_train_step always trains. */
+kiln_status @MODEL@_train_step(@MODEL@ *model@TRAIN_PARAMS@);
+
+/* The number of training steps the model has taken (saved as "optimizer.step" and loaded back by
+ * @MODEL@_create), into *out_steps. */
+kiln_status @MODEL@_step_count(const @MODEL@ *model, int64_t *out_steps);
+)";
+
 // The parameter list of <model>_forward after the model: inputs, then outputs; one a line
 // when they do not fit on the declaration's line.
 std::string forwardParameters(const ModelProgram &program) {
@@ -55,8 +88,8 @@ const char *const kHeader = R"(/* @MODEL@.h: the C API of model '@MODEL@', gener
  * of a failure is kiln_last_error() on the same thread. Tensors are dense, row-major (NCHW),
  * float32, and owned by the caller.
  *
- * Thread safety: a model may be used by one thread at a time (forward writes the model's
- * activation buffers); distinct models may run concurrently. The kernels' thread pool is
+ * Thread safety: a model may be used by one thread at a time (its entry points write the
+ * model's buffers); distinct models may run concurrently. The kernels' thread pool is
  * process-wide: the last @MODEL@_create sets its size. */
 #ifndef @GUARD@
 #define @GUARD@
@@ -68,7 +101,8 @@ extern "C" {
 #endif
 
 /* An instance of the model: its parameters (@NUM_PARAMETERS@ tensors, @NUM_WEIGHTS@ floats) and
- * its activation buffers. Opaque; create it with @MODEL@_create, free it with @MODEL@_destroy. */
+ * its activation buffers@STATE_DOC@. Opaque; create it with @MODEL@_create, free it with
+ * @MODEL@_destroy. */
 typedef struct @MODEL@ @MODEL@;
 
 /* @MAX_BATCH_DOC@ */
@@ -76,7 +110,8 @@ typedef struct @MODEL@ @MODEL@;
 
 /* Creates a model. options may be NULL (the defaults of kiln_options_init):
  *  - weights_path: a safetensors file holding every parameter under its PyTorch state_dict name
- *    (@FIRST_PARAMETER@, ...) as f32 with the model's shapes; other tensors are ignored. NULL:
+ *    (@FIRST_PARAMETER@, ...) as f32 with the model's shapes; other tensors are ignored.@LOAD_DOC@
+ *    NULL:
  *    PyTorch's default initialization from seed @SEED@, the same values as the @MODEL@.safetensors
  *    kilnc wrote.
  *  - num_threads: the kernels' thread count (0: kiln_resolve_num_threads(0)).
@@ -95,10 +130,10 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model);
  * KILN_OUT_OF_MEMORY when a kernel fails. */
 kiln_status @MODEL@_forward(@MODEL@ *model@FORWARD_PARAMS@);
 
-/* Writes the model's parameters to a safetensors file (PyTorch state_dict names), atomically:
- * on failure the file at path is untouched. The model is not modified. */
+/* Writes the model's parameters@SAVE_DOC@ to a safetensors file (PyTorch state_dict names),
+ * atomically: on failure the file at path is untouched. The model is not modified. */
 kiln_status @MODEL@_save(const @MODEL@ *model, const char *safetensors_path);
-
+@TRAIN_API@
 /* Frees the model and everything it owns (device memory included). NULL is ignored. */
 void @MODEL@_destroy(@MODEL@ *model);
 
@@ -116,7 +151,8 @@ const kiln_model_desc *@MODEL@_descriptor(void);
 
 } // namespace
 
-std::string emitHeader(const ModelProgram &program, const EmitInfo &info) {
+std::string emitHeader(const LibraryProgram &library, const EmitInfo &info) {
+  const ModelProgram &program = library.forward;
   std::string forwardDoc;
   llvm::raw_string_ostream doc(forwardDoc);
   for (const IOTensor &input : program.inputs)
@@ -137,30 +173,67 @@ std::string emitHeader(const ModelProgram &program, const EmitInfo &info) {
     maxBatch = !program.inputs.empty() && !program.inputs[0].shape.empty()
                    ? program.inputs[0].shape[0]
                    : 1;
-  return substitute(
-      kHeader,
-      {{"MODEL", program.name},
-       {"UPPER", upper},
-       {"GUARD", "KILN_MODEL_" + llvm::StringRef(program.name).upper() + "_H"},
-       {"SOURCE", info.source},
-       {"TARGET", info.target},
-       {"SEED", std::to_string(info.seed)},
-       {"NUM_PARAMETERS", std::to_string(program.parameters.size())},
-       {"NUM_WEIGHTS", std::to_string(weights)},
-       {"FIRST_PARAMETER", program.parameters.empty() ? "none" : program.parameters[0].name},
-       {"MAX_BATCH", std::to_string(maxBatch)},
-       {"MAX_BATCH_DOC", program.dynamicBatch
-                             ? "The largest batch N " + program.name +
-                                   "_forward accepts (every tensor stays below 2^31 bytes)."
-                             : "The batch " + program.name +
-                                   "_forward was compiled for: every extent is fixed."},
-       {"BATCH_DOC", program.dynamicBatch
-                         ? "The batch N must be the same for every tensor, 1 <= N <= " + upper +
-                               "_MAX_BATCH."
-                         : std::string("Every extent is fixed.")},
-       {"DEVICE_DOC", device},
-       {"FORWARD_DOC", forwardDoc},
-       {"FORWARD_PARAMS", forwardParameters(program)}});
+  std::map<std::string, std::string> values = {
+      {"MODEL", program.name},
+      {"UPPER", upper},
+      {"GUARD", "KILN_MODEL_" + llvm::StringRef(program.name).upper() + "_H"},
+      {"SOURCE", info.source},
+      {"TARGET", info.target},
+      {"SEED", std::to_string(info.seed)},
+      {"NUM_PARAMETERS", std::to_string(program.parameters.size())},
+      {"NUM_WEIGHTS", std::to_string(weights)},
+      {"FIRST_PARAMETER", program.parameters.empty() ? "none" : program.parameters[0].name},
+      {"MAX_BATCH", std::to_string(maxBatch)},
+      {"MAX_BATCH_DOC", program.dynamicBatch
+                            ? "The largest batch N " + program.name +
+                                  "_forward accepts (every tensor stays below 2^31 bytes)."
+                            : "The batch " + program.name +
+                                  "_forward was compiled for: every extent is fixed."},
+      {"BATCH_DOC", program.dynamicBatch
+                        ? "The batch N must be the same for every tensor, 1 <= N <= " + upper +
+                              "_MAX_BATCH."
+                        : std::string("Every extent is fixed.")},
+      {"DEVICE_DOC", device},
+      {"FORWARD_DOC", forwardDoc},
+      {"FORWARD_PARAMS", forwardParameters(program)},
+      {"STATE_DOC", ""},
+      {"LOAD_DOC", ""},
+      {"SAVE_DOC", ""},
+      {"TRAIN_API", ""}};
+  if (library.train) {
+    const TrainStep &train = *library.train;
+    size_t optimizerTensors = library.state.size() - library.numRequired();
+    bool adam = train.optimizer == "adam";
+    values["STATE_DOC"] = ", and for training the optimizer's state (" +
+                          std::to_string(optimizerTensors) + " tensors, " + train.optimizer +
+                          ") and\n * its step count";
+    values["LOAD_DOC"] = " Optimizer\n *    state (optimizer.*, optimizer.step) is loaded when "
+                         "present, else starts at zeros (a\n *    weights-only file).";
+    values["SAVE_DOC"] = ", batch-norm statistics, optimizer state (optimizer.<parameter>.*)\n"
+                         " * and step count (optimizer.step, i64)";
+    std::string trainDoc, trainParams;
+    for (unsigned i = 0; i < train.numDataInputs; ++i) {
+      const IOTensor &input = program.inputs[i];
+      trainDoc += " *  " + input.name + " (input): f32 " + formatShape(input.shape) + "\n";
+      trainParams += ", const kiln_tensor *" + input.name;
+    }
+    std::string indent(program.name.size() + 24, ' ');
+    trainParams += ",\n" + indent + "const kiln_tensor *labels, const kiln_optimizer_params " +
+                   "*optimizer,\n" + indent + "float *loss";
+    values["TRAIN_DOC"] = trainDoc;
+    values["TRAIN_PARAMS"] = trainParams;
+    values["TRAIN_MAX_BATCH"] = std::to_string(train.program.maxBatch);
+    values["OPTIMIZER"] = train.optimizer;
+    values["OPTIMIZER_FIELDS"] = adam ? "learning_rate, weight_decay, beta1, beta2, epsilon"
+                                      : "learning_rate, momentum, weight_decay";
+    values["CLASSES_DOC"] =
+        train.classes > 0 ? " in [0, " + std::to_string(train.classes) + ")" : "";
+    values["TRAIN_API"] = kTrainApi;
+  }
+  // TRAIN_API's own markers are filled by a second pass.
+  std::string text = substitute(kHeader, {{"TRAIN_API", values["TRAIN_API"]}});
+  values.erase("TRAIN_API");
+  return substitute(text, values);
 }
 
 std::string emitDescriptorExport(const ModelProgram &program) {

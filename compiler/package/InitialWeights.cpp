@@ -63,9 +63,10 @@ ParameterInit defaultInit(nn::ParameterOp parameter) {
   return {false, 0.0f};
 }
 
-std::vector<std::vector<float>> initialWeights(const ModelProgram &program, uint64_t seed) {
+std::vector<std::vector<float>> initialWeights(const std::vector<Parameter> &parameters,
+                                               uint64_t seed) {
   std::vector<std::vector<float>> weights;
-  for (const Parameter &parameter : program.parameters) {
+  for (const Parameter &parameter : parameters) {
     std::vector<float> values(static_cast<size_t>(elementsPerSample(parameter.shape)),
                               parameter.init.uniform ? 0.0f : parameter.init.value);
     if (parameter.init.uniform)
@@ -76,11 +77,11 @@ std::vector<std::vector<float>> initialWeights(const ModelProgram &program, uint
   return weights;
 }
 
-LogicalResult writeWeights(const std::string &path, const ModelProgram &program,
+LogicalResult writeWeights(const std::string &path, const std::vector<Parameter> &parameters,
                            const std::vector<std::vector<float>> &weights, Location loc) {
   std::vector<const char *> names;
   std::vector<kiln_tensor> tensors;
-  for (auto [parameter, values] : llvm::zip(program.parameters, weights)) {
+  for (auto [parameter, values] : llvm::zip(parameters, weights)) {
     names.push_back(parameter.name.c_str());
     tensors.push_back(kiln_tensor_view(const_cast<float *>(values.data()), KILN_F32,
                                        static_cast<int32_t>(parameter.shape.size()),

@@ -19,12 +19,13 @@ namespace kiln::package {
 // another tensor of rank ≥ 2 U(±1/√(product of the extents after the first)), else 0.
 ParameterInit defaultInit(nn::ParameterOp parameter);
 
-// The initial value of every parameter, in program order.
-std::vector<std::vector<float>> initialWeights(const ModelProgram &program, uint64_t seed);
+// The initial value of every parameter, in order.
+std::vector<std::vector<float>> initialWeights(const std::vector<Parameter> &parameters,
+                                               uint64_t seed);
 
 // Writes the parameters to a safetensors file (atomically, through the runtime); a failure
 // becomes a diagnostic at loc carrying the runtime's message.
-mlir::LogicalResult writeWeights(const std::string &path, const ModelProgram &program,
+mlir::LogicalResult writeWeights(const std::string &path, const std::vector<Parameter> &parameters,
                                  const std::vector<std::vector<float>> &weights,
                                  mlir::Location loc);
 

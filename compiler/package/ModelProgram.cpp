@@ -36,7 +36,8 @@ bool isCKeyword(llvm::StringRef word) {
       "count",       "describe", "allocate", "release_device",  "prepare_activations",
       "parameters",  "slots",    "activations", "load_weights", "initialize_weights",
       "descriptor",  "input_descs", "output_descs", "memset",   "memcpy",
-      "free",        "calloc",   "posix_memalign"};
+      "free",        "calloc",   "posix_memalign", "labels",  "optimizer",
+      "loss",        "defaults", "value",    "index",           "state"};
   return keywords.contains(word) || driverNames.contains(word) || word.starts_with("generic_");
 }
 
@@ -55,12 +56,17 @@ std::string nameFromLoc(Location loc) {
   return "";
 }
 
-// The shape with the dynamic batch as kBatch; fails unless only dimension 0 is dynamic.
-FailureOr<std::vector<int64_t>> apiShape(Type type, Location loc, llvm::StringRef what) {
+// The shape with the dynamic batch as kBatch; fails unless only dimension 0 is dynamic and the
+// elements are f32 (or, where `element` is given, i64, which it then receives).
+FailureOr<std::vector<int64_t>> apiShape(Type type, Location loc, llvm::StringRef what,
+                                         ElementType *element = nullptr) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.getElementType().isF32())
-    return emitError(loc) << what << " has type " << type
-                          << "; the library supports ranked f32 tensors only";
+  bool isI64 = tensor && tensor.getElementType().isSignlessInteger(64);
+  if (!tensor || !(tensor.getElementType().isF32() || (element && isI64)))
+    return emitError(loc) << what << " has type " << type << "; the library supports ranked f32 "
+                          << (element ? "(and i64 label) " : "") << "tensors only";
+  if (element)
+    *element = isI64 ? ElementType::I64 : ElementType::F32;
   std::vector<int64_t> shape = tensor.getShape().vec();
   for (auto [i, extent] : llvm::enumerate(shape)) {
     if (ShapedType::isDynamic(extent)) {
@@ -76,17 +82,21 @@ FailureOr<std::vector<int64_t>> apiShape(Type type, Location loc, llvm::StringRe
   return shape;
 }
 
-// The part of a kernel's symbol after "<model>_": its name, unless that would collide with the
-// API (<model>_create, ...), the library's other objects (<model>_driver.o, ...) or the
-// symbols Halide adds per kernel (<symbol>_argv, <symbol>_metadata).
-std::string kernelSymbolSuffix(llvm::StringRef name) {
-  static const llvm::StringSet<> taken = {"create", "forward",        "save",   "destroy",
-                                          "descriptor", "halide_runtime", "driver", "export"};
-  std::string suffix = cIdentifier(name);
-  llvm::StringRef view(suffix);
-  if (taken.contains(suffix) || view.ends_with("_argv") || view.ends_with("_metadata"))
-    suffix += "_kernel";
-  return suffix;
+// The symbol of a kernel: <model>_<infix><name>, unless that collides with the API
+// (<model>_create, ...), the library's other objects (<model>_driver.o, ...), another kernel
+// or the symbols Halide adds per kernel (<symbol>_argv, <symbol>_metadata): then a "_kernel"
+// suffix (and a number) is added.
+std::string kernelSymbol(llvm::StringRef model, llvm::StringRef infix, llvm::StringRef name,
+                         llvm::StringSet<> &used) {
+  std::string base = model.str() + "_" + infix.str() + cIdentifier(name);
+  llvm::StringRef view(base);
+  if (used.contains(base) || view.ends_with("_argv") || view.ends_with("_metadata"))
+    base += "_kernel";
+  std::string symbol = base;
+  for (int suffix = 1; used.contains(symbol); ++suffix)
+    symbol = base + std::to_string(suffix);
+  used.insert(symbol);
+  return symbol;
 }
 
 // The outputs of @forward that the model's loss reads as the logits of its softmax
@@ -207,6 +217,15 @@ bool samplesAreIndependent(ModelProgram &program) {
 
 } // namespace
 
+llvm::StringSet<> apiSymbols(llvm::StringRef model) {
+  llvm::StringSet<> symbols;
+  for (llvm::StringRef suffix : {"create", "forward", "save", "destroy", "descriptor",
+                                 "halide_runtime", "driver", "export", "train_step",
+                                 "step_count"})
+    symbols.insert(model.str() + "_" + suffix.str());
+  return symbols;
+}
+
 std::string cIdentifier(llvm::StringRef name) {
   std::string out;
   for (char c : name)
@@ -241,9 +260,13 @@ const std::vector<int64_t> &ModelProgram::shapeOf(ValueRef ref) const {
 }
 
 FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef modelName,
-                                       bool gpu) {
+                                       const AnalyzeOptions &options) {
+  bool gpu = options.gpu;
   if (forward.isExternal() || !forward.getBody().hasOneBlock())
-    return forward.emitError() << "@forward must have a body of one block to be packaged";
+    return forward.emitError() << "@" << forward.getSymName()
+                               << " must have a body of one block to be packaged";
+  llvm::StringSet<> localSymbols = apiSymbols(modelName);
+  llvm::StringSet<> &usedSymbols = options.usedSymbols ? *options.usedSymbols : localSymbols;
   ModelProgram program;
   program.name = modelName.str();
   llvm::DenseMap<Value, ValueRef> values;
@@ -253,14 +276,16 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
     if (name.empty())
       name = forward.getNumArguments() == 1 ? std::string("input")
                                             : "input" + std::to_string(arg.getArgNumber());
+    ElementType element = ElementType::F32;
     FailureOr<std::vector<int64_t>> shape =
-        apiShape(arg.getType(), arg.getLoc(), "input '" + name + "'");
+        apiShape(arg.getType(), arg.getLoc(), "input '" + name + "'",
+                 options.training ? &element : nullptr);
     if (failed(shape))
       return failure();
     if (!shape->empty() && (*shape)[0] == kBatch)
       program.dynamicBatch = true;
     values[arg] = {ValueRef::Kind::Input, static_cast<unsigned>(program.inputs.size())};
-    program.inputs.push_back({cIdentifier(name), *shape});
+    program.inputs.push_back({cIdentifier(name), *shape, element});
   }
 
   auto returnOp = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
@@ -327,7 +352,7 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
     KernelCall call;
     call.op = fused;
     call.name = fused.getName().str();
-    call.symbol = program.name + "_" + kernelSymbolSuffix(call.name);
+    call.symbol = kernelSymbol(program.name, options.symbolInfix, call.name, usedSymbols);
     for (Value operand : fused.getInputs())
       call.operands.push_back(values.lookup(operand));
     Value result = fused->getResult(0);
@@ -381,7 +406,7 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       return failure();
 
   planSlots(program, /*shareBuffers=*/!gpu);
-  if (!gpu && program.dynamicBatch && samplesAreIndependent(program)) {
+  if (!gpu && !options.training && program.dynamicBatch && samplesAreIndependent(program)) {
     int64_t bytesPerSample = 0;
     for (const Slot &slot : program.slots)
       if (slot.batched)

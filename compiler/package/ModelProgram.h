@@ -1,11 +1,13 @@
-// The model's @forward after kiln-form-kernels, as the packager sees it: inputs, outputs,
-// parameters with their initialization, activation buffers and the kernel calls in order.
+// A function of the model (@forward, or @train_step) after kiln-form-kernels, as the packager
+// sees it: inputs, outputs, parameters with their initialization, activation buffers and the
+// kernel calls in order.
 #ifndef KILN_PACKAGE_MODELPROGRAM_H
 #define KILN_PACKAGE_MODELPROGRAM_H
 
 #include "kiln/Dialect/Kernel/KernelDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cstdint>
 #include <string>
@@ -19,10 +21,14 @@ constexpr int64_t kBatch = -1;
 // The activations of one chunk of the batch are kept within this many bytes (see chunkBatch).
 constexpr int64_t kChunkBytes = int64_t(4) << 20;
 
+// The element types a program's inputs may have: f32 data, and i64 class labels (@train_step).
+enum class ElementType { F32, I64 };
+
 // A model input or output at the C API.
 struct IOTensor {
   std::string name;           // a C identifier, unique among inputs and outputs
   std::vector<int64_t> shape; // kBatch for the batch
+  ElementType element = ElementType::F32;
 };
 
 // How a parameter's initial value is drawn (PyTorch's defaults).
@@ -35,6 +41,9 @@ struct Parameter {
   std::string name;           // state_dict name: conv1.weight
   std::vector<int64_t> shape; // static
   bool buffer = false;        // not trained by gradient (running statistics)
+  // Optimizer state (`optimizer.<parameter>.momentum_buffer`, ...): starts at zeros, is optional
+  // in a weights file and is not in the initial weights kilnc writes.
+  bool optimizer = false;
   ParameterInit init;
   uint64_t stream = 0; // kiln_fill_uniform's stream: the index in program order
 };
@@ -94,13 +103,30 @@ struct ModelProgram {
   const std::vector<int64_t> &shapeOf(ValueRef ref) const;
 };
 
-// Describes `forward` (after kiln-form-kernels) for the generated driver. For CPU targets
-// activations share slots and the batch is processed in chunks; on GPUs (`gpu`) each activation
-// keeps its own buffer, so device copies never alias, and the batch runs whole. Emits a
-// diagnostic and fails on what the library cannot express (an op outside a kernel, a dynamic
+// How analyzeProgram reads a function.
+struct AnalyzeOptions {
+  bool gpu = false;
+  // The kernels' symbols are <model>_<symbolInfix><kernel name>: "" for @forward, "train_" for
+  // @train_step. `usedSymbols` holds the symbols taken so far (the API's, other programs'
+  // kernels'); each kernel's is added to it, made unique when needed.
+  std::string symbolInfix;
+  llvm::StringSet<> *usedSymbols = nullptr;
+  // @train_step: i64 inputs (labels) are accepted, and the batch never runs in chunks (batch
+  // statistics and the loss's mean need all of it).
+  bool training = false;
+};
+
+// Describes `function` (after kiln-form-kernels) for the generated driver. For CPU targets
+// activations share slots and (for @forward) the batch is processed in chunks; on GPUs each
+// activation keeps its own buffer, so device copies never alias, and the batch runs whole. Emits
+// a diagnostic and fails on what the library cannot express (an op outside a kernel, a dynamic
 // extent other than the batch, a kernel with several results, ...).
-mlir::FailureOr<ModelProgram> analyzeProgram(mlir::func::FuncOp forward, llvm::StringRef modelName,
-                                             bool gpu);
+mlir::FailureOr<ModelProgram> analyzeProgram(mlir::func::FuncOp function,
+                                             llvm::StringRef modelName,
+                                             const AnalyzeOptions &options);
+
+// The symbols of a model's C API (<model>_create, ...), which no kernel may take.
+llvm::StringSet<> apiSymbols(llvm::StringRef modelName);
 
 // A C identifier from an arbitrary name ("fc1.tanh" → "fc1_tanh"; keywords get a '_' suffix).
 std::string cIdentifier(llvm::StringRef name);

@@ -1,13 +1,14 @@
-// Packages a model: lowers @forward to kernels, compiles them with Halide, generates and
-// compiles the C driver, builds the static and shared libraries and the initial weights in a
-// temporary directory, and publishes them together.
+// Packages a model: builds its training step when it has a loss, lowers @forward and
+// @train_step to kernels, compiles them with Halide, generates and compiles the C driver, builds
+// the static and shared libraries and the initial weights in a temporary directory, and
+// publishes them together.
 #include "package/Package.h"
 
 #include "codegen/Codegen.h"
 #include "driver/Pipeline.h"
 #include "package/Emitters.h"
 #include "package/InitialWeights.h"
-#include "package/ModelProgram.h"
+#include "package/LibraryProgram.h"
 #include "package/Toolchain.h"
 #include "passes/Passes.h"
 
@@ -110,7 +111,7 @@ struct Build {
   const PackageOptions &options;
   const codegen::TargetSpec &target;
   const package::Toolchain &toolchain;
-  const package::ModelProgram &program;
+  const package::LibraryProgram &library;
   std::string dir; // the temporary directory
   Location loc;
 
@@ -134,11 +135,17 @@ struct Build {
 
   // Every file, then the list of those that are published.
   FailureOr<std::vector<std::string>> run() const {
-    const std::string &name = program.name;
+    const std::string &name = library.forward.name;
     std::vector<std::string> objects;
-    for (const package::KernelCall &call : program.kernels) {
-      std::string object = call.symbol + ".o";
-      if (failed(codegen::compileKernel(call.op, target, call.symbol, path(object),
+    std::vector<const package::KernelCall *> calls;
+    for (const package::KernelCall &call : library.forward.kernels)
+      calls.push_back(&call);
+    if (library.train)
+      for (const package::KernelCall &call : library.train->program.kernels)
+        calls.push_back(&call);
+    for (const package::KernelCall *call : calls) {
+      std::string object = call->symbol + ".o";
+      if (failed(codegen::compileKernel(call->op, target, call->symbol, path(object),
                                         options.dumpDir)))
         return failure();
       objects.push_back(path(object));
@@ -151,8 +158,8 @@ struct Build {
     package::EmitInfo info{sourceName(module), target.name, options.seed, target.gpu};
     std::string header = name + ".h", driver = name + "_driver.c",
                 exporter = name + "_export.c";
-    std::string driverText = package::emitDriver(program, info);
-    if (failed(writeFile(path(header), package::emitHeader(program, info), loc)) ||
+    std::string driverText = package::emitDriver(library, info);
+    if (failed(writeFile(path(header), package::emitHeader(library, info), loc)) ||
         failed(writeFile(path(driver), driverText, loc)) ||
         failed(compileC(driver, name + "_driver.o")))
       return failure();
@@ -175,7 +182,7 @@ struct Build {
       // private, so two models' libraries in one process never share or swap it.
       std::string versionScript =
           "{\n  global: " + name + "_*; kiln_model_descriptor;\n  local: *;\n};\n";
-      if (failed(writeFile(path(exporter), package::emitDescriptorExport(program), loc)) ||
+      if (failed(writeFile(path(exporter), package::emitDescriptorExport(library.forward), loc)) ||
           failed(compileC(exporter, name + "_export.o")) ||
           failed(writeFile(path(exports), versionScript, loc)))
         return failure();
@@ -194,8 +201,12 @@ struct Build {
     }
 
     std::string weights = name + ".safetensors";
-    if (failed(package::writeWeights(path(weights), program,
-                                     package::initialWeights(program, options.seed), loc)))
+    // The parameters and statistics only: optimizer state starts at zeros, and the file stays
+    // a state_dict PyTorch's load_state_dict takes.
+    std::vector<package::Parameter> parameters(library.state.begin(),
+                                               library.state.begin() + library.numRequired());
+    if (failed(package::writeWeights(path(weights), parameters,
+                                     package::initialWeights(parameters, options.seed), loc)))
       return failure();
     published.push_back(weights);
     return published;
@@ -217,44 +228,77 @@ std::string modelName(ModuleOp module) {
   return name;
 }
 
-static LogicalResult lowerToKernels(ModuleOp module, const codegen::TargetSpec &target,
-                                    const PackageOptions &options) {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
-  if (!forward || forward.isExternal())
-    return module.emitError() << "the model has no @forward function to compile";
-  PassManager pm(module.getContext(), func::FuncOp::getOperationName());
-  if (options.printIRAfterAll) {
-    module.getContext()->disableMultithreading();
-    pm.enableIRPrinting(nullptr, [](Pass *, Operation *) { return true; },
-                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
-  }
-  FormKernelsOptions formOptions;
-  formOptions.vectorWidth = target.vectorWidth;
-  pm.addPass(createFormKernels(formOptions));
-  if (failed(pm.run(forward)))
-    return failure();
-  if (options.dumpDir.empty())
-    return success();
-  // Numbered after the nn pipeline's stages (00 is the input, then one per pass).
+// The number the next stage dumped after the nn pipeline's gets (00 is the input, then one per
+// pass): `after` stages after it.
+static std::string stagePath(const PackageOptions &options, unsigned after, llvm::StringRef pass) {
   OpPassManager nnPipeline(ModuleOp::getOperationName());
   buildNNPipeline(nnPipeline);
-  std::string path = llvm::formatv("{0}/{1,0+2}-kiln-form-kernels.mlir", options.dumpDir,
-                                   nnPipeline.size() + 1)
-                         .str();
+  return llvm::formatv("{0}/{1,0+2}-{2}.mlir", options.dumpDir, nnPipeline.size() + 1 + after,
+                       pass)
+      .str();
+}
+
+static LogicalResult dumpStage(ModuleOp module, const PackageOptions &options, unsigned after,
+                               llvm::StringRef pass) {
+  if (options.dumpDir.empty())
+    return success();
   if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
     return emitError(module.getLoc())
            << "cannot create directory " << options.dumpDir << ": " << ec.message();
   std::string text;
   llvm::raw_string_ostream os(text);
   module->print(os, OpPrintingFlags().enableDebugInfo(false));
-  return writeFile(path, text, module.getLoc());
+  return writeFile(stagePath(options, after, pass), text, module.getLoc());
+}
+
+static void enablePrinting(PassManager &pm, const PackageOptions &options) {
+  if (!options.printIRAfterAll)
+    return;
+  pm.getContext()->disableMultithreading();
+  pm.enableIRPrinting(nullptr, [](Pass *, Operation *) { return true; },
+                      /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+}
+
+static LogicalResult lowerToKernels(ModuleOp module, const codegen::TargetSpec &target,
+                                    const PackageOptions &options, unsigned stage) {
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.isExternal())
+    return module.emitError() << "the model has no @forward function to compile";
+  FormKernelsOptions formOptions;
+  formOptions.vectorWidth = target.vectorWidth;
+  for (llvm::StringRef function : {"forward", "train_step"}) {
+    auto fn = module.lookupSymbol<func::FuncOp>(function);
+    if (!fn || fn.isExternal())
+      continue;
+    PassManager pm(module.getContext(), func::FuncOp::getOperationName());
+    enablePrinting(pm, options);
+    pm.addPass(createFormKernels(formOptions));
+    if (failed(pm.run(fn)))
+      return failure();
+  }
+  return dumpStage(module, options, stage, "kiln-form-kernels");
+}
+
+// Builds @train_step from @loss (kiln-autodiff) unless the module has no loss or already has a
+// step. Returns how many stages it added (for the dump's numbering).
+static FailureOr<unsigned> buildTrainStep(ModuleOp module, const PackageOptions &options) {
+  if (!module.lookupSymbol<func::FuncOp>("loss") || module.lookupSymbol("train_step"))
+    return 0u;
+  PassManager pm(module.getContext());
+  enablePrinting(pm, options);
+  AutodiffOptions autodiff;
+  autodiff.optimizer = options.optimizer;
+  pm.addPass(createAutodiff(autodiff));
+  if (failed(pm.run(module)) || failed(dumpStage(module, options, 0, "kiln-autodiff")))
+    return failure();
+  return 1u;
 }
 
 LogicalResult lowerToKernels(ModuleOp module, const PackageOptions &options) {
   FailureOr<codegen::TargetSpec> target = codegen::parseTarget(options.target, module.getLoc());
   if (failed(target))
     return failure();
-  return lowerToKernels(module, *target, options);
+  return lowerToKernels(module, *target, options, /*stage=*/0);
 }
 
 LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
@@ -266,12 +310,20 @@ LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
   FailureOr<std::string> arch = compilerArch(*target, loc);
   if (failed(arch))
     return failure();
+  if (options.optimizer != "sgd" && options.optimizer != "adam")
+    return emitError(loc) << "unknown optimizer '" << options.optimizer
+                          << "'; expected sgd or adam";
   FailureOr<package::Toolchain> toolchain = package::findToolchain(*arch, target->name, loc);
-  if (failed(toolchain) || failed(lowerToKernels(module, *target, options)))
+  if (failed(toolchain))
+    return failure();
+  if (!module.lookupSymbol<func::FuncOp>("forward"))
+    return module.emitError() << "the model has no @forward function to compile";
+  FailureOr<unsigned> stages = buildTrainStep(module, options);
+  if (failed(stages) || failed(lowerToKernels(module, *target, options, *stages)))
     return failure();
   std::string name = modelName(module);
-  FailureOr<package::ModelProgram> program = package::analyzeProgram(
-      module.lookupSymbol<func::FuncOp>("forward"), name, target->gpu);
+  FailureOr<package::LibraryProgram> program =
+      package::analyzeLibrary(module, name, target->gpu);
   if (failed(program))
     return failure();
   if (!options.dumpDir.empty())

@@ -23,19 +23,23 @@ struct PackageOptions {
   std::string dumpDir;
   // Print the IR after kiln-form-kernels to stderr (kilnc --print-ir-after-all).
   bool printIRAfterAll = false;
+  // The optimizer of the training step, built when the model has a loss: sgd or adam.
+  std::string optimizer = "sgd";
 };
 
 // The C identifier the model's files and functions are named after: the module's name
 // (`module @lenet`), else the stem of its file, sanitized.
 std::string modelName(mlir::ModuleOp module);
 
-// Runs kiln-form-kernels on @forward (only; @loss is left as it is) with the vector width of
-// `target`. With options.dumpDir set, writes the result as the next numbered stage.
+// Runs kiln-form-kernels on @forward and, when the module has one, @train_step (@loss is left
+// as it is) with the vector width of `target`. With options.dumpDir set, writes the result as
+// the next numbered stage.
 mlir::LogicalResult lowerToKernels(mlir::ModuleOp module, const PackageOptions &options);
 
-// Packages `module` (after runNNPipeline): lowers @forward to kernels, compiles each kernel and
-// Halide's runtime for the target, generates and compiles the driver, archives and links the
-// libraries and writes the initial weights. Everything is built in a temporary directory inside
+// Packages `module` (after runNNPipeline): when the model has a loss, builds its training step
+// (kiln-autodiff with options.optimizer); lowers @forward and @train_step to kernels, compiles
+// each kernel and Halide's runtime for the target, generates and compiles the driver, archives
+// and links the libraries and writes the initial weights. Everything is built in a temporary directory inside
 // options.outputDir and moved into place only when all of it succeeded; on failure outputDir is
 // left as it was (no partial or new files) and the reason is a diagnostic. For a cross target
 // (arm-64-linux) there is no lib<model>.so: the static library is linked on the target, with a

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -70,6 +71,52 @@ inline std::string readFile(const std::string &path) {
 inline void writeFile(const std::string &path, const std::string &bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
+}
+
+// A safetensors file's tensors by name: dtype, shape and bytes.
+struct SavedTensor {
+  kiln_dtype dtype;
+  std::vector<int64_t> shape;
+  std::string bytes;
+  bool operator==(const SavedTensor &other) const {
+    return dtype == other.dtype && shape == other.shape && bytes == other.bytes;
+  }
+};
+inline std::map<std::string, SavedTensor> readTensors(const std::string &path) {
+  std::map<std::string, SavedTensor> tensors;
+  kiln_weights *weights = nullptr;
+  EXPECT_EQ(kiln_weights_load(path.c_str(), &weights), KILN_OK) << kiln_last_error();
+  for (size_t i = 0; weights && i < kiln_weights_count(weights); ++i) {
+    const char *name = kiln_weights_name(weights, i);
+    kiln_tensor tensor;
+    EXPECT_EQ(kiln_weights_get(weights, name, &tensor), KILN_OK);
+    size_t bytes = static_cast<size_t>(kiln_tensor_numel(&tensor)) * kiln_dtype_size(tensor.dtype);
+    tensors[name] = {tensor.dtype, std::vector<int64_t>(tensor.shape, tensor.shape + tensor.rank),
+                     std::string(static_cast<const char *>(tensor.data), bytes)};
+  }
+  kiln_weights_free(weights);
+  return tensors;
+}
+
+// What a fresh (untrained) model's <model>_save writes: exactly the tensors of `weightsPath`
+// (kilnc's initial weights), plus optimizer buffers of zeros and optimizer.step = 0.
+inline void expectFreshCheckpoint(const std::string &savedPath, const std::string &weightsPath) {
+  std::map<std::string, SavedTensor> saved = readTensors(savedPath),
+                                     weights = readTensors(weightsPath);
+  for (const auto &[name, tensor] : weights) {
+    auto found = saved.find(name);
+    ASSERT_NE(found, saved.end()) << name;
+    EXPECT_TRUE(found->second == tensor) << name;
+  }
+  for (const auto &[name, tensor] : saved) {
+    if (weights.count(name))
+      continue;
+    EXPECT_EQ(name.rfind("optimizer.", 0), 0u) << name;
+    EXPECT_EQ(tensor.bytes, std::string(tensor.bytes.size(), '\0')) << name << " is not zero";
+  }
+  ASSERT_TRUE(saved.count("optimizer.step"));
+  EXPECT_EQ(saved["optimizer.step"].dtype, KILN_I64);
+  EXPECT_TRUE(saved["optimizer.step"].shape.empty());
 }
 
 // A path in the test's temporary directory, unique per test.

@@ -43,8 +43,11 @@ struct Flags {
                                         "on random inputs; report the largest difference per layer")};
   cl::opt<int64_t> checkBatch{"check-batch", cl::desc("Batch size for --check"), cl::init(2)};
   cl::opt<bool> train{"train", cl::desc("Build the training step (kiln-autodiff) before emitting")};
-  cl::opt<std::string> optimizer{"optimizer", cl::desc("sgd or adam, with --train"),
-                                 cl::init("sgd")};
+  cl::opt<std::string> optimizer{
+      "optimizer",
+      cl::desc("The training step's optimizer, sgd or adam: with --train, and for a library "
+               "(-o DIR/) of a model with a loss"),
+      cl::init("sgd")};
   cl::opt<bool> printIRAfterAll{"print-ir-after-all",
                                 cl::desc("Print the IR after every pass to stderr")};
   cl::opt<std::string> dumpIR{"dump-ir", cl::desc("Write one numbered file per stage into DIR"),
@@ -74,6 +77,7 @@ kiln::PackageOptions packageOptions(const Flags &flags) {
   options.seed = flags.seed;
   options.dumpDir = flags.dumpIR;
   options.printIRAfterAll = flags.printIRAfterAll;
+  options.optimizer = flags.optimizer;
   return options;
 }
 
