@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void print_usage(FILE *out, const char *command, const char *summary,
                         const lenet_flag *flags, int count) {
@@ -17,7 +19,7 @@ static void print_usage(FILE *out, const char *command, const char *summary,
             flags[i].value_name);
   fprintf(out, "\n\n%s\n\n", summary);
   for (i = 0; i < count; ++i)
-    fprintf(out, "  --%-8s %-5s %s\n", flags[i].name, flags[i].value_name, flags[i].help);
+    fprintf(out, "  --%-12s %-5s %s\n", flags[i].name, flags[i].value_name, flags[i].help);
 }
 
 static int flag_error(const char *command, const char *format, ...)
@@ -70,6 +72,16 @@ int lenet_parse_flags(const char *command, const char *summary, int argc, char *
       if (!*value)
         return flag_error(command, "--%s needs a non-empty value", flags[f].name);
       *(const char **)flags[f].target = value;
+    } else if (flags[f].kind == LENET_FLAG_REAL) {
+      char *end = NULL;
+      double number;
+      errno = 0;
+      number = strtod(value, &end);
+      if (!*value || *end || errno == ERANGE || !(number >= flags[f].real_min) ||
+          !(number <= flags[f].real_max))
+        return flag_error(command, "--%s %s: expected a number in [%g, %g]", flags[f].name, value,
+                          flags[f].real_min, flags[f].real_max);
+      *(double *)flags[f].target = number;
     } else {
       char *end = NULL;
       long long number;
@@ -101,4 +113,29 @@ double lenet_now_seconds(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+kiln_status lenet_check_output_path(const char *flag, const char *path) {
+  struct stat info;
+  const char *slash = strrchr(path, '/');
+  char directory[4096];
+  if (*path == '\0' || (slash && slash[1] == '\0'))
+    return kiln_fail(KILN_INVALID_ARGUMENT, "--%s '%s': expected a file name", flag, path);
+  if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
+    return kiln_fail(KILN_INVALID_ARGUMENT, "--%s %s: is a directory", flag, path);
+  if (!slash)
+    snprintf(directory, sizeof directory, ".");
+  else if (slash == path)
+    snprintf(directory, sizeof directory, "/");
+  else
+    snprintf(directory, sizeof directory, "%.*s", (int)(slash - path), path);
+  if (stat(directory, &info) != 0)
+    return kiln_fail(KILN_IO_ERROR, "--%s %s: directory %s: %s", flag, path, directory,
+                     strerror(errno));
+  if (!S_ISDIR(info.st_mode))
+    return kiln_fail(KILN_IO_ERROR, "--%s %s: %s is not a directory", flag, path, directory);
+  if (access(directory, W_OK | X_OK) != 0)
+    return kiln_fail(KILN_IO_ERROR, "--%s %s: cannot write in %s: %s", flag, path, directory,
+                     strerror(errno));
+  return KILN_OK;
 }

@@ -1,5 +1,5 @@
 /* lenet: the LeNet-5 app on Fashion-MNIST, built on the library kilnc generates from
- * models/lenet.kiln. Dispatches to one subcommand per file (eval.c; train comes later). */
+ * models/lenet.kiln. Dispatches to one subcommand per file (train.c, eval.c). */
 #include "app.h"
 
 #include <stdio.h>
@@ -12,6 +12,7 @@ typedef struct lenet_command {
 } lenet_command;
 
 static const lenet_command kCommands[] = {
+    {"train", lenet_train_main, "trains on the training split: curves, checkpoints, resume"},
     {"eval", lenet_eval_main, "accuracy, confusion matrix and throughput on the test split"},
 };
 
