@@ -83,7 +83,8 @@ std::string valueExpression(const ModelProgram &program, ValueRef ref) {
 }
 
 // The body of <model>_forward: checks, buffer descriptors, kernel calls, copies, cleanup.
-std::string forwardFunction(const ModelProgram &program, const EmitInfo &info) {
+std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
+                            bool trainingForward) {
   std::string text;
   llvm::raw_string_ostream os(text);
   const std::string &m = program.name;
@@ -132,7 +133,14 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info) {
      << "    return kiln_fail(KILN_INVALID_ARGUMENT, \"" << m
      << "_forward: batch %lld exceeds the largest this library supports, %lld (a tensor would "
         "reach 2^31 bytes)\", (long long)batch, MAX_BATCH);\n"
-     << "  chunk = batch < CHUNK ? batch : CHUNK;\n"
+     ;
+  if (trainingForward) {
+    os << "  if (model->training)\n    return forward_training(model";
+    for (const IOTensor *t : tensors)
+      os << ", " << t->name;
+    os << ", batch);\n";
+  }
+  os << "  chunk = batch < CHUNK ? batch : CHUNK;\n"
      << "  status = prepare_activations(model, chunk);\n"
      << "  if (status != KILN_OK)\n    return status;\n";
   for (const IOTensor *t : tensors)
@@ -238,6 +246,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
   declare(program);
   if (library.train)
     declare(library.train->program);
+  if (library.trainingForward)
+    declare(library.trainingForward->program);
   std::string genericArgs;
   for (size_t i = 0; i < program.inputs.size(); ++i)
     genericArgs += ", &inputs[" + std::to_string(i) + "]";
@@ -282,7 +292,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
   prologue = substitute(prologue,
                         {{"TRAIN_TABLES", library.train ? emitTrainTables(library) : ""},
                          {"TRAIN_HELPERS", library.train ? kDriverTrainHelpers : ""}});
-  std::string text = substitute(prologue, values) + forwardFunction(program, info);
+  std::string text = substitute(prologue, values) + emitTrainingForward(library, info) +
+                     forwardFunction(program, info, library.trainingForward.has_value());
   if (library.train)
     text += emitTrainStep(library, info);
   return text + substitute(kDriverDescriptor, values);

@@ -101,6 +101,17 @@ struct @MODEL@ {
   float hyper[8]; /* lr, momentum, weight decay, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t */
   halide_dimension_t hyper_dims[1];
   halide_buffer_t hyper_buffer;
+  int training; /* @MODEL@_set_training: @MODEL@_forward runs in training mode */
+#if TRAIN_FORWARD
+  float *tf_slots[ARRAY(NUM_TF_SLOTS)];
+  halide_dimension_t tf_activation_dims[ARRAY(NUM_TF_ACTIVATIONS)][KILN_MAX_RANK];
+  halide_buffer_t tf_activation_buffers[ARRAY(NUM_TF_ACTIVATIONS)];
+  activation_set tf;
+  /* The next running statistics of a training-mode forward pass, swapped into the state. */
+  float *next_stats[ARRAY(NUM_TF_UPDATES)];
+  halide_dimension_t next_stats_dims[ARRAY(NUM_TF_UPDATES)][KILN_MAX_RANK];
+  halide_buffer_t next_stats_buffers[ARRAY(NUM_TF_UPDATES)];
+#endif
 #endif
 };
 
@@ -233,6 +244,13 @@ void @MODEL@_destroy(@MODEL@ *model) {
   release_device(&model->labels_buffer);
   release_device(&model->hyper_buffer);
   free(model->labels);
+#if TRAIN_FORWARD
+  set_free(&model->tf);
+  for (i = 0; i < NUM_TF_UPDATES; ++i) {
+    release_device(&model->next_stats_buffers[i]);
+    free(model->next_stats[i]);
+  }
+#endif
 #endif
   free(model);
 }

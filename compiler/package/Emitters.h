@@ -28,6 +28,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info);
 // <model>_train_step.
 std::string emitTrainTables(const LibraryProgram &library);
 std::string emitTrainStep(const LibraryProgram &library, const EmitInfo &info);
+// forward_training(), which <model>_forward calls in training mode; "" without @forward_train.
+std::string emitTrainingForward(const LibraryProgram &library, const EmitInfo &info);
 
 // C text the driver emitters share: a shape initializer "{-1, 1, 28, 28}" (kBatch as -1), a
 // table initializer of rows (C forbids empty arrays: one zero entry), and the rows of the

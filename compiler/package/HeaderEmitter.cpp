@@ -51,10 +51,15 @@ const char *const kTrainApi = R"(
  * rank, extents or dtype; KILN_NUMERIC_ERROR when the loss is not finite (NaN or inf; *loss holds
  * it; a smaller learning rate may help); KILN_KERNEL_ERROR / KILN_DEVICE_ERROR /
  * KILN_OUT_OF_MEMORY when a kernel fails.
- *
- * There is no training-mode switch: the entry point is the mode. @MODEL@_forward always runs in
- * inference mode (running statistics, nothing updated); @MODEL@_train_step always trains. */
+ * It always runs in training mode, whatever @MODEL@_set_training says. */
 kiln_status @MODEL@_train_step(@MODEL@ *model@TRAIN_PARAMS@);
+
+/* Switches @MODEL@_forward between inference mode (training 0, the default, PyTorch's
+ * model.eval()) and training mode (training 1, model.train()). @MODE_DOC@
+ * KILN_INVALID_ARGUMENT for a NULL model or a value other than 0 and 1. */
+kiln_status @MODEL@_set_training(@MODEL@ *model, int training);
+/* 1 in training mode, 0 in inference mode (and for a NULL model). */
+int @MODEL@_is_training(const @MODEL@ *model);
 
 /* The number of training steps the model has taken (saved as "optimizer.step" and loaded back by
  * @MODEL@_create), into *out_steps. */
@@ -228,6 +233,14 @@ std::string emitHeader(const LibraryProgram &library, const EmitInfo &info) {
                                       : "learning_rate, momentum, weight_decay";
     values["CLASSES_DOC"] =
         train.classes > 0 ? " in [0, " + std::to_string(train.classes) + ")" : "";
+    values["MODE_DOC"] =
+        library.trainingForward
+            ? "In training mode its\n * batch-norm layers normalize with the batch's statistics "
+              "and update their running\n * statistics (momentum, unbiased variance), and the "
+              "batch is never split (at most\n * @UPPER@_TRAIN_MAX_BATCH samples); in inference "
+              "mode they use the running statistics\n * and nothing changes."
+            : "This model has no layer\n * whose behaviour depends on the mode (no batch norm): "
+              "both give the same outputs.";
     values["TRAIN_API"] = kTrainApi;
   }
   // TRAIN_API's own markers are filled by a second pass.

@@ -139,6 +139,65 @@ FailureOr<TrainStep> analyzeTrainStep(func::FuncOp step, LibraryProgram &library
   return train;
 }
 
+FailureOr<TrainingForward> analyzeTrainingForward(func::FuncOp fn, const LibraryProgram &library,
+                                                  bool gpu, llvm::StringSet<> &usedSymbols) {
+  const ModelProgram &forward = library.forward;
+  AnalyzeOptions options;
+  options.gpu = gpu;
+  options.symbolInfix = "train_forward_";
+  options.usedSymbols = &usedSymbols;
+  options.training = true; // batch statistics: the batch runs whole
+  FailureOr<ModelProgram> program = analyzeProgram(fn, forward.name, options);
+  if (failed(program))
+    return failure();
+  TrainingForward result;
+  result.program = std::move(*program);
+  ModelProgram &p = result.program;
+  result.numOutputs = static_cast<unsigned>(forward.outputs.size());
+  if (p.inputs.size() != forward.inputs.size() || p.outputs.size() < result.numOutputs)
+    return fn.emitError() << "@forward_train must take @forward's inputs and return its results "
+                             "first";
+  for (size_t i = 0; i < p.inputs.size(); ++i) {
+    if (p.inputs[i].shape != forward.inputs[i].shape)
+      return fn.emitError() << "input " << i << " of @forward_train has shape "
+                            << formatShape(p.inputs[i].shape) << "; @forward's is "
+                            << formatShape(forward.inputs[i].shape);
+    p.inputs[i].name = forward.inputs[i].name;
+  }
+  for (size_t i = 0; i < result.numOutputs; ++i) {
+    if (p.outputs[i].shape != forward.outputs[i].shape)
+      return fn.emitError() << "result " << i << " of @forward_train has shape "
+                            << formatShape(p.outputs[i].shape) << "; @forward's is "
+                            << formatShape(forward.outputs[i].shape);
+    p.outputs[i].name = forward.outputs[i].name;
+  }
+  llvm::StringMap<unsigned> stateIndex;
+  for (auto [i, parameter] : llvm::enumerate(library.state))
+    stateIndex[parameter.name] = static_cast<unsigned>(i);
+  for (const Parameter &parameter : p.parameters) {
+    auto found = stateIndex.find(parameter.name);
+    if (found == stateIndex.end() || library.state[found->second].shape != parameter.shape)
+      return fn.emitError() << "@forward_train reads '" << parameter.name
+                            << "', which is no state tensor of that shape";
+    result.parameterState.push_back(found->second);
+  }
+  auto names = fn->getAttrOfType<ArrayAttr>("kiln.state_updates");
+  if (!names || names.size() + result.numOutputs != p.outputs.size())
+    return fn.emitError() << "@forward_train must return @forward's results and then the next "
+                             "value of each state tensor named in its kiln.state_updates";
+  for (auto [k, attr] : llvm::enumerate(names)) {
+    auto name = dyn_cast<StringAttr>(attr);
+    auto found = name ? stateIndex.find(name.getValue()) : stateIndex.end();
+    const IOTensor &next = p.outputs[result.numOutputs + k];
+    if (found == stateIndex.end() || library.state[found->second].shape != next.shape ||
+        llvm::is_contained(result.updateState, found->second))
+      return fn.emitError() << "@forward_train's update of " << attr
+                            << " names no state tensor of its shape, or one updated twice";
+    result.updateState.push_back(found->second);
+  }
+  return result;
+}
+
 } // namespace
 
 FailureOr<LibraryProgram> analyzeLibrary(ModuleOp module, llvm::StringRef modelName, bool gpu) {
@@ -160,6 +219,19 @@ FailureOr<LibraryProgram> analyzeLibrary(ModuleOp module, llvm::StringRef modelN
     if (failed(train))
       return failure();
     library.train = std::move(*train);
+  }
+  if (auto fn = module.lookupSymbol<func::FuncOp>("forward_train")) {
+    FailureOr<TrainingForward> trainingForward =
+        analyzeTrainingForward(fn, library, gpu, usedSymbols);
+    if (failed(trainingForward))
+      return failure();
+    library.trainingForward = std::move(*trainingForward);
+    if (!library.train)
+      return fn.emitError() << "@forward_train needs a @train_step (the library's training API)";
+    // One limit for both training-mode entry points (<MODEL>_TRAIN_MAX_BATCH).
+    int64_t &step = library.train->program.maxBatch;
+    int64_t &pass = library.trainingForward->program.maxBatch;
+    step = pass = std::min(step, pass);
   }
   return library;
 }

@@ -23,6 +23,17 @@ struct TrainStep {
   std::string optimizer; // sgd or adam: what its update ops are
 };
 
+// @forward_train (models with batch norm): the forward pass a library switched to training mode
+// runs, on the whole batch, committing the next running statistics.
+struct TrainingForward {
+  // Inputs and the first numOutputs outputs: @forward's. Then the next value of each state
+  // tensor the pass updates.
+  ModelProgram program;
+  unsigned numOutputs = 0;
+  std::vector<unsigned> parameterState; // program.parameters[i] is state[parameterState[i]]
+  std::vector<unsigned> updateState; // program.outputs[numOutputs + k] is next state[updateState[k]]
+};
+
 struct LibraryProgram {
   ModelProgram forward;
   // Every tensor the model owns: forward.parameters first (same indices), then parameters only
@@ -30,11 +41,13 @@ struct LibraryProgram {
   // numRequired() are what a weights file must hold.
   std::vector<Parameter> state;
   std::optional<TrainStep> train;
+  std::optional<TrainingForward> trainingForward;
 
   size_t numRequired() const;
 };
 
-// Analyzes @forward and, when present, @train_step (both after kiln-form-kernels). Emits a
+// Analyzes @forward and, when present, @train_step and @forward_train (all after
+// kiln-form-kernels). Emits a
 // diagnostic and fails on what the library cannot express (labels other than i64 class
 // indices, a state update that names no parameter, ...).
 mlir::FailureOr<LibraryProgram> analyzeLibrary(mlir::ModuleOp module, llvm::StringRef modelName,

@@ -221,7 +221,7 @@ llvm::StringSet<> apiSymbols(llvm::StringRef model) {
   llvm::StringSet<> symbols;
   for (llvm::StringRef suffix : {"create", "forward", "save", "destroy", "descriptor",
                                  "halide_runtime", "driver", "export", "train_step",
-                                 "step_count"})
+                                 "step_count", "set_training", "is_training"})
     symbols.insert(model.str() + "_" + suffix.str());
   return symbols;
 }

@@ -143,6 +143,9 @@ struct Build {
     if (library.train)
       for (const package::KernelCall &call : library.train->program.kernels)
         calls.push_back(&call);
+    if (library.trainingForward)
+      for (const package::KernelCall &call : library.trainingForward->program.kernels)
+        calls.push_back(&call);
     for (const package::KernelCall *call : calls) {
       std::string object = call->symbol + ".o";
       if (failed(codegen::compileKernel(call->op, target, call->symbol, path(object),
@@ -266,7 +269,7 @@ static LogicalResult lowerToKernels(ModuleOp module, const codegen::TargetSpec &
     return module.emitError() << "the model has no @forward function to compile";
   FormKernelsOptions formOptions;
   formOptions.vectorWidth = target.vectorWidth;
-  for (llvm::StringRef function : {"forward", "train_step"}) {
+  for (llvm::StringRef function : {"forward", "train_step", "forward_train"}) {
     auto fn = module.lookupSymbol<func::FuncOp>(function);
     if (!fn || fn.isExternal())
       continue;

@@ -88,6 +88,166 @@ std::string emitTrainTables(const LibraryProgram &library) {
      << ";\n"
      << "/* results[1 + k] is the next value of state[update_state[k]]. */\n"
      << "static const int32_t update_state[ARRAY(NUM_UPDATES)] = " << updates << ";\n";
+  os << "\n/* The forward pass in training mode (@forward_train): what " << program.name
+     << "_forward runs after\n * " << program.name << "_set_training(model, 1). */\n";
+  if (!library.trainingForward) {
+    os << "#define TRAIN_FORWARD 0 /* no batch norm: @forward serves both modes */\n";
+    return text;
+  }
+  const TrainingForward &tf = *library.trainingForward;
+  std::vector<std::string> tfActivations, tfSlots, tfUpdates;
+  for (const Activation &a : tf.program.activations)
+    tfActivations.push_back(activationRow(a));
+  for (const Slot &slot : tf.program.slots)
+    tfSlots.push_back(slotRow(slot));
+  std::string tfUpdateList = "{";
+  for (size_t k = 0; k < tf.updateState.size(); ++k)
+    tfUpdateList += (k ? ", " : "") + std::to_string(tf.updateState[k]);
+  tfUpdateList += tf.updateState.empty() ? "0}" : "}";
+  os << "#define TRAIN_FORWARD 1\n"
+     << "#define NUM_TF_ACTIVATIONS " << tf.program.activations.size() << "\n"
+     << "#define NUM_TF_SLOTS " << tf.program.slots.size() << "\n"
+     << "#define NUM_TF_UPDATES " << tf.updateState.size() << "\n"
+     << "static const activation_info tf_activation_table[ARRAY(NUM_TF_ACTIVATIONS)] = "
+     << tableInitializer(tfActivations) << ";\n"
+     << "static const slot_info tf_slot_table[ARRAY(NUM_TF_SLOTS)] = "
+     << tableInitializer(tfSlots) << ";\n"
+     << "/* next_stats[k] is the next value of state[tf_update_state[k]]. */\n"
+     << "static const int32_t tf_update_state[ARRAY(NUM_TF_UPDATES)] = " << tfUpdateList
+     << ";\n";
+  return text;
+}
+
+namespace {
+
+// How the training-mode forward's C names a program value: the caller's tensors, the shared
+// state, its own activations, and the next running statistics.
+std::string trainingForwardValue(const TrainingForward &tf, ValueRef ref) {
+  const ModelProgram &program = tf.program;
+  switch (ref.kind) {
+  case ValueRef::Kind::Input:
+    return "&" + program.inputs[ref.index].name + "_buffer";
+  case ValueRef::Kind::Parameter:
+    return "&model->state_buffers[" + std::to_string(tf.parameterState[ref.index]) + "]";
+  case ValueRef::Kind::Activation:
+    return "&model->tf_activation_buffers[" + std::to_string(ref.index) + "]";
+  case ValueRef::Kind::Output:
+    break;
+  }
+  if (ref.index < tf.numOutputs)
+    return "&" + program.outputs[ref.index].name + "_buffer";
+  return "&model->next_stats_buffers[" + std::to_string(ref.index - tf.numOutputs) + "]";
+}
+
+// The host data behind a value an output is copied from.
+std::string trainingForwardHost(const TrainingForward &tf, ValueRef ref) {
+  const ModelProgram &program = tf.program;
+  switch (ref.kind) {
+  case ValueRef::Kind::Input:
+    return "(float *)" + program.inputs[ref.index].name + "->data";
+  case ValueRef::Kind::Parameter:
+    return "model->state[" + std::to_string(tf.parameterState[ref.index]) + "]";
+  case ValueRef::Kind::Activation: // never: returned kernel results are written in place
+  case ValueRef::Kind::Output:
+    break;
+  }
+  if (ref.index < tf.numOutputs)
+    return "(float *)" + program.outputs[ref.index].name + "->data";
+  return "model->next_stats[" + std::to_string(ref.index - tf.numOutputs) + "]";
+}
+
+} // namespace
+
+std::string emitTrainingForward(const LibraryProgram &library, const EmitInfo &info) {
+  if (!library.trainingForward)
+    return "";
+  const TrainingForward &tf = *library.trainingForward;
+  const ModelProgram &program = tf.program;
+  const std::string &m = program.name;
+  std::vector<const IOTensor *> tensors;
+  for (const IOTensor &t : program.inputs)
+    tensors.push_back(&t);
+  for (unsigned i = 0; i < tf.numOutputs; ++i)
+    tensors.push_back(&program.outputs[i]);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "\n/* " << m << "_forward in training mode, its arguments checked: the whole batch at once "
+     << "(batch statistics),\n * then the next running statistics become the state (buffers "
+     << "swapped, as a step's commit does). */\n"
+     << "static kiln_status forward_training(" << m << " *model";
+  for (size_t i = 0; i < tensors.size(); ++i)
+    os << (i < program.inputs.size() ? ", const kiln_tensor *" : ", kiln_tensor *")
+       << tensors[i]->name;
+  os << ", int64_t batch) {\n";
+  for (const IOTensor *t : tensors) {
+    size_t rank = std::max<size_t>(t->shape.size(), 1);
+    os << "  static const int64_t " << t->name << "_shape[" << rank
+       << "] = " << shapeInitializer(t->shape) << ";\n"
+       << "  halide_dimension_t " << t->name << "_dims[" << rank << "];\n"
+       << "  halide_buffer_t " << t->name << "_buffer;\n";
+  }
+  os << "  int error = 0;\n  const char *failed = NULL;\n  int32_t k;\n"
+     << "  kiln_status status;\n"
+     << "  if (batch > TRAIN_MAX_BATCH)\n"
+     << "    return kiln_fail(KILN_INVALID_ARGUMENT, \"" << m
+     << "_forward: batch %lld exceeds the largest this library runs in training mode, %lld "
+        "(a tensor would reach 2^31 bytes)\", (long long)batch, TRAIN_MAX_BATCH);\n"
+     << "  status = set_bind(&model->tf, batch);\n"
+     << "  if (status != KILN_OK)\n    return status;\n";
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const IOTensor *t = tensors[i];
+    os << "  memset(&" << t->name << "_buffer, 0, sizeof " << t->name << "_buffer);\n"
+       << "  describe(&" << t->name << "_buffer, " << t->name << "_dims, " << t->name
+       << "->data, " << t->shape.size() << ", " << t->name << "_shape, batch);\n";
+    if (info.gpu && i < program.inputs.size())
+      os << "  " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
+  }
+  for (const KernelCall &call : program.kernels) {
+    os << "  error = " << call.symbol << "(";
+    for (ValueRef operand : call.operands)
+      os << trainingForwardValue(tf, operand) << ", ";
+    os << trainingForwardValue(tf, call.result) << ");\n"
+       << "  if (error) {\n    failed = \"" << call.name << "\";\n    goto done;\n  }\n";
+  }
+  if (info.gpu)
+    for (const KernelCall &call : program.kernels)
+      if (call.result.kind == ValueRef::Kind::Output && call.result.index < tf.numOutputs)
+        os << "  error = halide_copy_to_host(NULL, " << trainingForwardValue(tf, call.result)
+           << ");\n  if (error) {\n    failed = \"copy of "
+           << program.outputs[call.result.index].name << " to the host\";\n    goto done;\n  }\n";
+  for (const OutputCopy &copy : program.copies) {
+    const IOTensor &out = program.outputs[copy.output];
+    if (info.gpu && copy.source.kind == ValueRef::Kind::Parameter)
+      os << "  error = halide_copy_to_host(NULL, " << trainingForwardValue(tf, copy.source)
+         << ");\n  if (error) {\n    failed = \"copy of the state to the host\";\n"
+         << "    goto done;\n  }\n";
+    std::string destination =
+        trainingForwardHost(tf, ValueRef{ValueRef::Kind::Output, copy.output});
+    std::string elements =
+        copy.output < tf.numOutputs
+            ? "count(" + std::to_string(out.shape.size()) + ", " + out.name + "_shape, batch)"
+            : "state_table[" + std::to_string(tf.updateState[copy.output - tf.numOutputs]) +
+                  "].elements";
+    os << "  memcpy(" << destination << ", " << trainingForwardHost(tf, copy.source)
+       << ", (size_t)" << elements << " * sizeof(float));\n";
+    if (info.gpu && copy.output >= tf.numOutputs)
+      os << "  model->next_stats_buffers[" << copy.output - tf.numOutputs
+         << "].flags = halide_buffer_flag_host_dirty;\n";
+  }
+  os << "  for (k = 0; k < NUM_TF_UPDATES; ++k) {\n"
+     << "    int32_t s = tf_update_state[k];\n"
+     << "    float *host = model->state[s];\n"
+     << "    halide_buffer_t buffer = model->state_buffers[s];\n"
+     << "    model->state[s] = model->next_stats[k];\n"
+     << "    model->state_buffers[s] = model->next_stats_buffers[k];\n"
+     << "    model->next_stats[k] = host;\n"
+     << "    model->next_stats_buffers[k] = buffer;\n  }\n"
+     << "done:\n";
+  if (info.gpu)
+    for (const IOTensor *t : tensors)
+      os << "  release_device(&" << t->name << "_buffer);\n";
+  os << "  if (error)\n    return kiln_status_from_halide(error, failed);\n"
+     << "  return KILN_OK;\n}\n";
   return text;
 }
 

@@ -64,6 +64,31 @@ static kiln_status create_training(@MODEL@ *model) {
              result_table[i].rank, result_table[i].shape, 1);
   }
   describe(&model->hyper_buffer, model->hyper_dims, model->hyper, 1, hyper_shape, 1);
+#if TRAIN_FORWARD
+  model->tf.info = tf_activation_table;
+  model->tf.count = NUM_TF_ACTIVATIONS;
+  model->tf.slot_info = tf_slot_table;
+  model->tf.num_slots = NUM_TF_SLOTS;
+  model->tf.slots = model->tf_slots;
+  model->tf.dims = model->tf_activation_dims;
+  model->tf.buffers = model->tf_activation_buffers;
+  model->tf.entry = "@MODEL@_forward";
+  for (i = 0; i < NUM_TF_UPDATES; ++i) {
+    const state_info *info = &state_table[tf_update_state[i]];
+    model->next_stats[i] = (float *)allocate(info->elements * (int64_t)sizeof(float));
+    if (!model->next_stats[i])
+      return kiln_fail(KILN_OUT_OF_MEMORY,
+                       "@MODEL@_create: cannot allocate the training-mode statistics");
+    memset(model->next_stats[i], 0, (size_t)info->elements * sizeof(float));
+    describe(&model->next_stats_buffers[i], model->next_stats_dims[i], model->next_stats[i],
+             info->rank, info->shape, 1);
+  }
+  {
+    kiln_status status = set_allocate_fixed(&model->tf, "@MODEL@");
+    if (status != KILN_OK)
+      return status;
+  }
+#endif
   return set_allocate_fixed(&model->train, "@MODEL@");
 }
 
@@ -185,6 +210,18 @@ static void commit(@MODEL@ *model) {
   }
   model->step += 1;
 }
+
+kiln_status @MODEL@_set_training(@MODEL@ *model, int training) {
+  if (!model)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_set_training: model is NULL");
+  if (training != 0 && training != 1)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_set_training: training is %d; expected 0 "
+                     "(inference mode) or 1 (training mode)", training);
+  model->training = training;
+  return KILN_OK;
+}
+
+int @MODEL@_is_training(const @MODEL@ *model) { return model ? model->training : 0; }
 
 kiln_status @MODEL@_step_count(const @MODEL@ *model, int64_t *out_steps) {
   if (!out_steps)

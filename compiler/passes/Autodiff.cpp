@@ -1,6 +1,7 @@
 // kiln-autodiff: builds @train_step from @loss (which calls @forward): the forward pass in
 // training mode, the loss, the backward pass from each op's Differentiable interface, and the
-// optimizer's update of every trained parameter.
+// optimizer's update of every trained parameter; and, for models with batch norm,
+// @forward_train, the forward pass alone in training mode.
 #include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -43,8 +44,46 @@ struct AutodiffPass : kiln::impl::AutodiffBase<AutodiffPass> {
       module.emitError() << "the module already has a @train_step";
       return signalPassFailure();
     }
-    if (failed(buildTrainStep(module, loss)))
+    if (failed(buildTrainStep(module, loss)) || failed(buildTrainingForward(module)))
       return signalPassFailure();
+  }
+
+  // @forward_train: @forward in training mode, what a library's forward runs after
+  // <model>_set_training(model, 1) (PyTorch's model.train()). It returns @forward's results,
+  // then the next running statistics, named in `kiln.state_updates`. Built only when the modes
+  // differ, i.e. @forward has batch norm; otherwise @forward serves both.
+  LogicalResult buildTrainingForward(ModuleOp module) {
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (!forward || forward.isExternal())
+      return success();
+    bool hasNorm = false;
+    forward.walk([&](nn::BatchNormOp) { hasNorm = true; });
+    if (!hasNorm)
+      return success();
+    if (module.lookupSymbol("forward_train"))
+      return module.emitError() << "the module already has a @forward_train";
+    OpBuilder b(&getContext());
+    b.setInsertionPointAfter(forward);
+    auto fn = cast<func::FuncOp>(b.clone(*forward));
+    fn.setSymName("forward_train");
+    SmallVector<StateUpdate> updates;
+    if (failed(switchToTrainingMode(b, fn, updates)))
+      return failure();
+    auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+    SmallVector<Value> results(ret.getOperands());
+    SmallVector<Attribute> names;
+    for (const StateUpdate &u : updates) {
+      results.push_back(u.next);
+      names.push_back(b.getStringAttr(u.name));
+    }
+    b.setInsertionPoint(ret);
+    b.create<func::ReturnOp>(ret.getLoc(), results);
+    ret.erase();
+    fn.setType(FunctionType::get(&getContext(), fn.getArgumentTypes(),
+                                 ValueRange(results).getTypes()));
+    fn->setAttr("kiln.state_updates", b.getArrayAttr(names));
+    eraseDeadOps(fn);
+    return success();
   }
 
   LogicalResult buildTrainStep(ModuleOp module, func::FuncOp loss) {

@@ -37,6 +37,10 @@ def Autodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
     statistics, optimizer buffers), named in its `kiln.state_updates` attribute. Batch norm
     switches to batch statistics; gradients come from each op's Differentiable interface;
     `hyper` is [lr, momentum, weight decay, β1, β2, ε, 1 − β1^t, 1 − β2^t].
+
+    When @forward has batch norm, also builds `@forward_train(inputs...)`: @forward in training
+    mode (batch statistics), returning its results and then the next running statistics
+    (`kiln.state_updates`), the forward pass of a library switched to training mode.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",

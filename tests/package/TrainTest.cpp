@@ -129,6 +129,121 @@ TEST(TrainStep, ForwardUsesTheTrainedState) {
   }
 }
 
+// The largest difference between float outputs and the interpreter's doubles, relative to the
+// latter's largest magnitude.
+double relativeDifference(const std::vector<float> &values, const ref::Tensor &expected) {
+  EXPECT_EQ(values.size(), expected.data.size());
+  double scale = 1e-30, diff = 0;
+  for (size_t i = 0; i < values.size() && i < expected.data.size(); ++i) {
+    scale = std::max(scale, std::fabs(expected.data[i]));
+    double d = std::fabs(values[i] - expected.data[i]);
+    diff = std::isnan(d) ? INFINITY : std::max(diff, d);
+  }
+  return diff / scale;
+}
+
+// resbn_set_training(model, 1): forward normalizes with the batch's statistics and updates the
+// running ones, as the interpreter's @forward_train does; back in inference mode forward uses
+// the updated running statistics, as the interpreter's @forward does with them.
+TEST(TrainingMode, BatchNormForwardMatchesTheInterpreterInBothModes) {
+  ReferenceModel reference(kResbnKiln, "sgd");
+  mlir::func::FuncOp forwardTrain = reference.function("forward_train");
+  mlir::func::FuncOp forward = reference.function("forward");
+  ASSERT_TRUE(forwardTrain && forward) << "kiln-autodiff built no @forward_train for resbn";
+  ref::ParameterMap state = referenceState(kResbnWeights);
+  Instance model(kResbn, kResbnWeights.c_str());
+  ASSERT_TRUE(model) << kiln_last_error();
+  resbn *m = static_cast<resbn *>(model.get());
+  EXPECT_EQ(resbn_is_training(m), 0);
+
+  Batch batch = makeBatch(6, {3, 8, 8}, 4, /*seed=*/21);
+  ref::Tensor data{batch.shape, std::vector<double>(batch.data.begin(), batch.data.end())};
+  std::vector<float> logits(6 * 4);
+  int64_t outShape[2] = {6, 4};
+  kiln_tensor x = batch.dataTensor();
+  kiln_tensor out = kiln_tensor_view(logits.data(), KILN_F32, 2, outShape);
+
+  // Two training-mode passes: each uses batch statistics and moves the running ones.
+  auto names = forwardTrain->getAttrOfType<mlir::ArrayAttr>("kiln.state_updates");
+  ASSERT_TRUE(names && names.size() > 0);
+  ASSERT_EQ(resbn_set_training(m, 1), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(resbn_is_training(m), 1);
+  for (int pass = 0; pass < 2; ++pass) {
+    ASSERT_EQ(resbn_forward(m, &x, &out), KILN_OK) << kiln_last_error();
+    mlir::FailureOr<std::vector<ref::Tensor>> expected =
+        ref::runFunction(forwardTrain, {data}, state);
+    ASSERT_TRUE(mlir::succeeded(expected));
+    ASSERT_EQ(expected->size(), 1 + names.size());
+    EXPECT_LE(relativeDifference(logits, (*expected)[0]), 1e-4) << "pass " << pass;
+    for (auto [k, name] : llvm::enumerate(names))
+      state[mlir::cast<mlir::StringAttr>(name).getValue().str()] = (*expected)[1 + k];
+  }
+  std::map<std::string, SavedTensor> saved = savedState(kResbn, m, tempPath("tf-state"));
+  for (mlir::Attribute name : names) {
+    std::string key = mlir::cast<mlir::StringAttr>(name).getValue().str();
+    ASSERT_TRUE(saved.count(key)) << key;
+    EXPECT_LE(relativeDifference(floats(saved[key]), state[key]), 1e-4) << key;
+  }
+  // The step count is a training step's, not a forward pass's.
+  int64_t steps = -1;
+  ASSERT_EQ(resbn_step_count(m, &steps), KILN_OK);
+  EXPECT_EQ(steps, 0);
+
+  // Inference mode again: the running statistics just updated, nothing changes.
+  ASSERT_EQ(resbn_set_training(m, 0), KILN_OK);
+  std::vector<float> first(logits.size());
+  out.data = first.data();
+  ASSERT_EQ(resbn_forward(m, &x, &out), KILN_OK) << kiln_last_error();
+  mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::runFunction(forward, {data}, state);
+  ASSERT_TRUE(mlir::succeeded(expected));
+  EXPECT_LE(relativeDifference(first, (*expected)[0]), 1e-4);
+  out.data = logits.data();
+  ASSERT_EQ(resbn_forward(m, &x, &out), KILN_OK);
+  EXPECT_EQ(first, logits);
+  // Training mode again: batch statistics, which differ from the running ones, so the logits
+  // differ from the inference-mode ones.
+  ASSERT_EQ(resbn_set_training(m, 1), KILN_OK);
+  ASSERT_EQ(resbn_forward(m, &x, &out), KILN_OK);
+  EXPECT_NE(first, logits);
+}
+
+TEST(TrainingMode, WithoutBatchNormBothModesAgreeAndBadArgumentsFail) {
+  Instance model(kLenet, kLenetWeights.c_str());
+  ASSERT_TRUE(model) << kiln_last_error();
+  lenet *m = static_cast<lenet *>(model.get());
+  Batch batch = makeBatch(5, {1, 28, 28}, 10);
+  std::vector<float> eval(50), train(50);
+  int64_t outShape[2] = {5, 10};
+  kiln_tensor x = batch.dataTensor();
+  kiln_tensor out = kiln_tensor_view(eval.data(), KILN_F32, 2, outShape);
+  ASSERT_EQ(lenet_forward(m, &x, &out), KILN_OK) << kiln_last_error();
+  ASSERT_EQ(lenet_set_training(m, 1), KILN_OK);
+  out.data = train.data();
+  ASSERT_EQ(lenet_forward(m, &x, &out), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(eval, train);
+
+  EXPECT_EQ(lenet_set_training(nullptr, 1), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "lenet_set_training: model is NULL");
+  EXPECT_EQ(lenet_set_training(m, 2), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "lenet_set_training: training is 2; expected 0 (inference "
+                                  "mode) or 1 (training mode)");
+  EXPECT_EQ(lenet_is_training(m), 1); // unchanged by the failed call
+  EXPECT_EQ(lenet_is_training(nullptr), 0);
+  resbn *r = nullptr;
+  ASSERT_EQ(resbn_create(nullptr, &r), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(resbn_set_training(r, -1), KILN_INVALID_ARGUMENT);
+  // Too large a batch in training mode fails before touching anything.
+  ASSERT_EQ(resbn_set_training(r, 1), KILN_OK);
+  int64_t huge[4] = {RESBN_TRAIN_MAX_BATCH + 1, 3, 8, 8}, hugeOut[2] = {RESBN_TRAIN_MAX_BATCH + 1, 4};
+  float dummy = 0;
+  kiln_tensor bigIn = kiln_tensor_view(&dummy, KILN_F32, 4, huge);
+  kiln_tensor bigOut = kiln_tensor_view(&dummy, KILN_F32, 2, hugeOut);
+  EXPECT_EQ(resbn_forward(r, &bigIn, &bigOut), KILN_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("exceeds the largest"), std::string::npos)
+      << kiln_last_error();
+  resbn_destroy(r);
+}
+
 // Runs `steps` steps with one kernel thread; the state after them.
 std::map<std::string, SavedTensor> trainWithOneThread(const ModelApi &api, const char *weights,
                                                       int steps) {

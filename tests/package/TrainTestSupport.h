@@ -159,6 +159,11 @@ public:
     trainStep_ = module_->lookupSymbol<mlir::func::FuncOp>("train_step");
   }
   mlir::func::FuncOp trainStep() const { return trainStep_; }
+  // @forward, @forward_train (models with batch norm), ...; null when absent.
+  mlir::func::FuncOp function(llvm::StringRef name) {
+    mlir::ModuleOp module = module_ ? module_.get() : mlir::ModuleOp();
+    return module ? module.lookupSymbol<mlir::func::FuncOp>(name) : mlir::func::FuncOp();
+  }
 
 private:
   mlir::MLIRContext context_;

@@ -23,6 +23,8 @@ module @lenet_like {
   }
 }
 
+// No batch norm, so no @forward_train: @forward serves both modes.
+// CHECK-NOT: func.func @forward_train
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: (%[[X:.+]]: tensor<?x1x8x8xf32>, %[[LABELS:.+]]: tensor<?xi64>, %[[HYPER:.+]]: tensor<8xf32>)
 // CHECK-SAME: -> (tensor<f32>, tensor<2x1x3x3xf32>, tensor<2x1x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<3x18xf32>, tensor<3x18xf32>, tensor<3xf32>, tensor<3xf32>)
@@ -87,6 +89,18 @@ module @residual {
     return %l : tensor<f32>
   }
 }
+
+// The forward pass in training mode, for <model>_set_training: batch statistics, the running
+// statistics' next values returned after the logits, no gradient.
+// CHECK-LABEL: func.func @forward_train(%{{.+}}: tensor<?x4x5x5xf32>) -> (tensor<?x2xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK-SAME: kiln.state_updates = ["bn.running_mean", "bn.running_var"]
+// CHECK: %[[TBN:.+]] = nn.batch_norm_train
+// CHECK-NOT: nn.batch_norm %
+// CHECK: %[[TM:.+]] = nn.running_update %{{.+}}, %{{.+}} momentum
+// CHECK: %[[TV:.+]] = nn.running_update %{{.+}}, %{{.+}} momentum
+// CHECK-NOT: backward
+// CHECK: %[[LOGITS:.+]] = nn.dense
+// CHECK-NEXT: return %[[LOGITS]], %[[TM]], %[[TV]]
 
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: kiln.state_updates = ["bn.running_mean", "bn.running_var", "conv.weight", "optimizer.conv.weight.momentum_buffer", "bn.weight", "optimizer.bn.weight.momentum_buffer", "bn.bias", "optimizer.bn.bias.momentum_buffer", "fc.weight", "optimizer.fc.weight.momentum_buffer"]
