@@ -19,10 +19,20 @@ static const char kSummary[] =
     "the shuffling; the initial weights are the library's (kilnc --seed) or --resume's.";
 
 typedef struct train_config {
-  const char *data_dir, *out, *resume, *csv, *plot;
-  int64_t epochs, batch, seed, threads, limit, test_limit, log_every;
+  const char *data_dir, *out, *resume, *csv, *plot, *schedule;
+  int64_t epochs, batch, seed, threads, limit, test_limit, log_every, stop_after;
   double lr, momentum, weight_decay;
 } train_config;
+
+/* The learning rate of step `step` (0-based) of `total`: constant, or cosine annealing from lr
+ * to 0 over the whole run (SGDR without restarts, PyTorch's CosineAnnealingLR per step). A
+ * function of the step count alone, so a resumed run continues the same curve. */
+static float learning_rate_at(const train_config *config, int64_t step, int64_t total) {
+  const double pi = 3.14159265358979323846;
+  if (strcmp(config->schedule, "cosine") != 0 || total <= 0)
+    return (float)config->lr;
+  return (float)(config->lr * 0.5 * (1.0 + cos(pi * (double)step / (double)total)));
+}
 
 /* SplitMix64: the shuffle's generator. */
 static uint64_t next_random(uint64_t *state) {
@@ -156,6 +166,8 @@ static kiln_status train_epoch(const train_config *config, run_state *run, int64
     x = kiln_tensor_view(images->data, KILN_F32, 4, image_shape);
     y = kiln_tensor_view(labels, KILN_U8, 1, label_shape);
     gather(run->train, order, first, count, (float *)images->data, labels);
+    run->params.learning_rate =
+        learning_rate_at(config, run->steps, config->epochs * run->batches);
     status = lenet_train_step(run->model, &x, &y, &run->params, &loss);
     if (status == KILN_NUMERIC_ERROR) {
       *exit_code = report_numeric_error(config, run, epoch, b + 1, loss);
@@ -216,7 +228,8 @@ static kiln_status train_epoch(const train_config *config, run_state *run, int64
 }
 
 int lenet_train_main(int argc, char **argv) {
-  train_config config = {NULL, NULL, NULL, NULL, NULL, 10, 64, 0, 0, 0, 0, 0, -1.0, 0.9, 0.0};
+  train_config config = {NULL, NULL, NULL, NULL, NULL, "cosine", 10, 64, 0, 0, 0, 0, 0, 0, -1.0,
+                         0.9, 0.0};
   const lenet_flag flags[] = {
       {"data", LENET_FLAG_STRING, &config.data_dir, 0, 0, 1, "DIR",
        "the directory holding train-* and t10k-*-ubyte[.gz] (Fashion-MNIST or MNIST)", 0, 0},
@@ -228,6 +241,9 @@ int lenet_train_main(int argc, char **argv) {
        "images per step (64)", 0, 0},
       {"lr", LENET_FLAG_REAL, &config.lr, 0, 0, 0, "LR",
        "learning rate (0.05 for sgd, 0.001 for adam)", 0.0, 3.4e38},
+      {"schedule", LENET_FLAG_STRING, &config.schedule, 0, 0, 0, "S",
+       "the learning rate over the run: cosine (from --lr down to 0) or constant (cosine)", 0,
+       0},
       {"momentum", LENET_FLAG_REAL, &config.momentum, 0, 0, 0, "M", "SGD's momentum (0.9)", 0.0,
        1.0},
       {"weight-decay", LENET_FLAG_REAL, &config.weight_decay, 0, 0, 0, "W",
@@ -246,6 +262,9 @@ int lenet_train_main(int argc, char **argv) {
        "train loss and test accuracy per epoch as CSV", 0, 0},
       {"plot", LENET_FLAG_STRING, &config.plot, 0, 0, 0, "FILE", "the same curves as an SVG plot",
        0, 0},
+      {"stop-after", LENET_FLAG_INT, &config.stop_after, 0, 100000, 0, "E",
+       "stop after epoch E, as an interrupted run would (continue with --resume; 0: --epochs)",
+       0, 0},
       {"log-every", LENET_FLAG_INT, &config.log_every, 0, INT64_MAX, 0, "N",
        "also record the mean loss of every N batches (0: per epoch only)", 0, 0},
   };
@@ -254,7 +273,7 @@ int lenet_train_main(int argc, char **argv) {
   kiln_options options;
   kiln_tensor images = {0};
   uint8_t *labels = NULL;
-  int64_t *order = NULL, epoch, start_epoch = 0;
+  int64_t *order = NULL, epoch, start_epoch = 0, last_epoch;
   int32_t threads;
   kiln_status status;
   int exit_code = 0;
@@ -262,6 +281,11 @@ int lenet_train_main(int argc, char **argv) {
                                  (int)(sizeof flags / sizeof flags[0]));
   if (parsed)
     return parsed == 2 ? 0 : 1;
+  if (strcmp(config.schedule, "cosine") != 0 && strcmp(config.schedule, "constant") != 0) {
+    fprintf(stderr, "lenet %s: error: --schedule %s: expected cosine or constant (see lenet "
+            "train --help)\n", kCommand, config.schedule);
+    return 1;
+  }
   if (config.lr < 0)
     config.lr = strcmp(LENET_OPTIMIZER, "adam") == 0 ? 0.001 : 0.05;
 
@@ -326,8 +350,9 @@ int lenet_train_main(int argc, char **argv) {
   if (status)
     goto done;
 
-  printf("lenet train: %lld images of %s/train, %lld of t10k; %s (lr %g", (long long)train.count,
-         config.data_dir, (long long)test.count, LENET_OPTIMIZER, config.lr);
+  printf("lenet train: %lld images of %s/train, %lld of t10k; %s (lr %g %s",
+         (long long)train.count, config.data_dir, (long long)test.count, LENET_OPTIMIZER,
+         config.lr, config.schedule);
   if (strcmp(LENET_OPTIMIZER, "sgd") == 0)
     printf(", momentum %g", config.momentum);
   threads = kiln_resolve_num_threads(options.num_threads);
@@ -341,15 +366,20 @@ int lenet_train_main(int argc, char **argv) {
   if (start_epoch >= config.epochs)
     printf("lenet train: the checkpoint already holds %lld epochs (--epochs %lld): nothing to "
            "do\n", (long long)start_epoch, (long long)config.epochs);
-  for (epoch = start_epoch + 1; epoch <= config.epochs && !status && !exit_code; ++epoch)
+  last_epoch = config.stop_after > 0 && config.stop_after < config.epochs ? config.stop_after
+                                                                          : config.epochs;
+  for (epoch = start_epoch + 1; epoch <= last_epoch && !status && !exit_code; ++epoch)
     status = train_epoch(&config, &run, epoch, order, &images, labels, &exit_code);
   if (exit_code) {
     /* The curves so far are still worth having; the checkpoint is left as it was. */
     write_curves(&config, &run.curves);
     status = KILN_OK;
-  } else if (!status && start_epoch < config.epochs) {
+  } else if (!status && start_epoch < last_epoch) {
     printf("lenet train: %lld epochs, test accuracy %.2f%%, %.1f s training; checkpoint %s\n",
-           (long long)config.epochs, run.accuracy, run.seconds, config.out);
+           (long long)last_epoch, run.accuracy, run.seconds, config.out);
+    if (last_epoch < config.epochs)
+      printf("lenet train: stopped after epoch %lld of %lld (--stop-after); continue with "
+             "--resume %s\n", (long long)last_epoch, (long long)config.epochs, config.out);
   }
 
 done:

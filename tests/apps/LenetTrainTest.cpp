@@ -142,6 +142,12 @@ TEST(LenetTrain, SameSeedOneThreadIsBitwiseReproducibleAndTheSeedMatters) {
   EXPECT_TRUE(weightsA == readFile(out.file("b.safetensors")));
   // Another seed shuffles the batches differently.
   EXPECT_FALSE(weightsA == readFile(out.file("c.safetensors")));
+  // A constant learning rate is another schedule than the default cosine one.
+  AppRun d = runLenet(
+      with(smallRun(data.path(), out.file("d.safetensors"), 2), {"--schedule", "constant"}));
+  ASSERT_EQ(d.exitCode, 0) << d.err;
+  EXPECT_NE(d.out.find("(lr 0.05 constant"), std::string::npos) << d.out;
+  EXPECT_FALSE(weightsA == readFile(out.file("d.safetensors")));
 }
 
 TEST(LenetTrain, LearnsASyntheticTask) {
@@ -160,7 +166,9 @@ TEST(LenetTrain, ResumingEqualsAnUninterruptedRun) {
   const std::string whole = out.file("whole.safetensors"), part = out.file("part.safetensors"),
                     resumed = out.file("resumed.safetensors"), csv = out.file("curves.csv");
   ASSERT_EQ(runLenet(smallRun(data.path(), whole, 3)).exitCode, 0);
-  AppRun first = runLenet(with(smallRun(data.path(), part, 1), {"--csv", csv}));
+  // Interrupted after epoch 1 of 3 (the cosine schedule spans the 3 epochs).
+  AppRun first = runLenet(with(smallRun(data.path(), part, 3), {"--csv", csv, "--stop-after", "1"}));
+  EXPECT_NE(first.out.find("stopped after epoch 1 of 3"), std::string::npos) << first.out;
   ASSERT_EQ(first.exitCode, 0) << first.err;
   AppRun rest = runLenet(with(smallRun(data.path(), resumed, 3), {"--resume", part, "--csv", csv}));
   ASSERT_EQ(rest.exitCode, 0) << rest.err;
@@ -230,6 +238,8 @@ TEST(LenetTrainErrors, CommandLine) {
                 "--lr nan: expected a number");
   expectFailure(runLenet({"train", "--data", data.path(), "--out", ckpt, "--lr", "-1"}),
                 "--lr -1: expected a number");
+  expectFailure(runLenet({"train", "--data", data.path(), "--out", ckpt, "--schedule", "step"}),
+                "--schedule step: expected cosine or constant");
   expectFailure(runLenet({"train", "--data", data.path(), "--out", ckpt, "--frobnicate", "1"}),
                 "--frobnicate");
   EXPECT_FALSE(std::filesystem::exists(ckpt));

@@ -1,5 +1,6 @@
 // kiln-bench: the benchmark cases of ../shared/bench, run through libraries kilnc generated:
-// LeNet inference at batch 1/64/256 and the lecture's conv layer (100→100, 5×5, 64×64, b1).
+// LeNet inference at batch 1/64/256, LeNet training steps at batch 64/256 and the lecture's conv
+// layer (100→100, 5×5, 64×64, b1).
 // Float32; threads from --threads-style env KILN_NUM_THREADS (default 2, as the peers use).
 // Counters: images/s and GFLOP/s (2·MACs of conv and dense layers, the peers' definition).
 #include "conv100.h"
@@ -55,6 +56,42 @@ void BM_LenetForward(benchmark::State &state) {
   lenet_destroy(model);
 }
 BENCHMARK(BM_LenetForward)->Arg(1)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// One SGD step (forward in training mode, loss, backward, update) per iteration, on a fixed
+// random batch with random labels and a small learning rate, so the loss stays finite however
+// many iterations Google Benchmark runs. GFLOP/s counts 3x the forward's, as the peers do.
+void BM_LenetTrainStep(benchmark::State &state) {
+  int64_t n = state.range(0);
+  kiln_options options;
+  kiln_options_init(&options);
+  options.num_threads = threads();
+  lenet *model = nullptr;
+  if (lenet_create(&options, &model) != KILN_OK) {
+    state.SkipWithError(kiln_last_error());
+    return;
+  }
+  std::vector<float> x = randomData(n * 28 * 28);
+  std::vector<int64_t> y(n);
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = (i * 7) % 10;
+  int64_t xs[] = {n, 1, 28, 28}, ys[] = {n};
+  kiln_tensor data = kiln_tensor_view(x.data(), KILN_F32, 4, xs);
+  kiln_tensor labels = kiln_tensor_view(y.data(), KILN_I64, 1, ys);
+  kiln_optimizer_params params;
+  kiln_optimizer_params_init(&params);
+  params.learning_rate = 0.01f;
+  params.momentum = 0.9f;
+  float loss = 0;
+  for (auto _ : state)
+    if (lenet_train_step(model, &data, &labels, &params, &loss) != KILN_OK) {
+      state.SkipWithError(kiln_last_error());
+      break;
+    }
+  state.counters["img/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(3 * n * kLenetFlops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  lenet_destroy(model);
+}
+BENCHMARK(BM_LenetTrainStep)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_LectureConv(benchmark::State &state) {
   kiln_options options;
