@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char kCommand[] = "train";
 static const char kSummary[] =
@@ -148,7 +149,8 @@ static int report_numeric_error(const train_config *config, const run_state *run
 static kiln_status train_epoch(const train_config *config, run_state *run, int64_t epoch,
                                int64_t *order, kiln_tensor *images, uint8_t *labels,
                                int *exit_code) {
-  double start = lenet_now_seconds(), last_print = 0, epoch_loss = 0, window_loss = 0;
+  double start = lenet_now_seconds(), last_print = start, epoch_loss = 0, window_loss = 0;
+  int interactive = isatty(fileno(stderr));
   int64_t b, window = 0, done = 0;
   char eta[32];
   shuffle(order, run->train->count, (uint64_t)config->seed, epoch);
@@ -191,19 +193,22 @@ static kiln_status train_epoch(const train_config *config, run_state *run, int64
       window = 0;
       window_loss = 0;
     }
-    if (now - last_print >= 0.25 || b + 1 == run->batches) {
+    /* On a terminal the line is redrawn 4 times a second; into a file or pipe (a log) a line
+     * every 10 s and at the epoch's end, not thousands of carriage returns. */
+    if (now - last_print >= (interactive ? 0.25 : 10.0) || b + 1 == run->batches) {
       double rate = (double)done / (now - start > 1e-9 ? now - start : 1e-9);
       double left = (double)(config->epochs - epoch) * (double)run->train->count +
                     (double)(run->train->count - done);
-      fprintf(stderr, "\repoch %lld/%lld  batch %lld/%lld  loss %.4f  %.0f img/s  ETA %s   ",
-              (long long)epoch, (long long)config->epochs, (long long)(b + 1),
+      fprintf(stderr, "%sepoch %lld/%lld  batch %lld/%lld  loss %.4f  %.0f img/s  ETA %s%s",
+              interactive ? "\r" : "", (long long)epoch, (long long)config->epochs, (long long)(b + 1),
               (long long)run->batches, epoch_loss / (double)(b + 1), rate,
-              format_duration(left / rate, eta, sizeof eta));
+              format_duration(left / rate, eta, sizeof eta), interactive ? "   " : "\n");
       fflush(stderr);
       last_print = now;
     }
   }
-  fprintf(stderr, "\n");
+  if (interactive)
+    fprintf(stderr, "\n");
   run->seconds += lenet_now_seconds() - start;
   {
     kiln_status status = test_accuracy(run->model, run->test, &run->shape, &run->accuracy);
