@@ -19,8 +19,8 @@ int toInt(int64_t v) { return static_cast<int>(v); }
 // accumulators through the sum over images and positions. Per output position: one vector of
 // transposed dy (co contiguous), K·K broadcast x values, K·K FMAs; dy is transposed once per
 // kernel run (compute_root) and a padded x copied once, so the inner loop has no boundary tests.
-// Measured on 2 cores of an AMD EPYC with AVX-512 (GradScheduleTest's
-// DISABLED_TrainingKernelTimes): LeNet's conv2 dw at batch 64 in 0.6 ms (340 GFLOP/s; 10.3 ms
+// Measured on 2 cores of an AMD EPYC with AVX-512 (kiln-kernel-bench,
+// tools/kiln-bench/KernelBench.cpp): LeNet's conv2 dw at batch 64 in 0.6 ms (340 GFLOP/s; 10.3 ms
 // with the rfactor schedule that groups keep, below), ResNet's 3×3 64→64 dw over 56×56 at
 // batch 8 in 4.8 ms (380 GFLOP/s).
 void scheduleFilterGradient(Func output, Func acc, Func dyT, Func xPadded, RDom r, int64_t rank,

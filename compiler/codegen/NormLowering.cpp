@@ -8,8 +8,7 @@
 //  - otherwise ([N, C] data, 1×1 maps): vectors of channels, each lane a channel's serial sum
 //    (strided loads), the vectors in parallel.
 // The variance is two-pass (squared deviations from the mean), which keeps its digits when the
-// mean is large. Measured (AMD EPYC, 2 cores, AVX-512; GradScheduleTest's
-// DISABLED_TrainingKernelTimes): batch_norm_train over 8×64×56×56 in 0.33 ms, its data gradient
+// mean is large. Measured (AMD EPYC, 2 cores, AVX-512; kiln-kernel-bench): batch_norm_train over 8×64×56×56 in 0.33 ms, its data gradient
 // (four channel sums) in 0.62 ms, LeNet's conv1 bias gradient (64×20×24×24) in 0.085 ms.
 // On CUDA, one thread per (image, channel) sums the spatial positions and one thread per channel
 // adds the images up, again in a fixed order.

@@ -13,11 +13,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <unistd.h>
 #include <sstream>
 
 namespace kiln::testing {
@@ -177,22 +177,20 @@ Halide::Buffer<> toBuffer(const Tensor &t, mlir::Type element) {
 
 } // namespace
 
-bool runKernel(const OpCase &c, Tensor *out, std::string *error, int timedRuns,
-               double *bestMs) {
-  BuiltKernel built;
-  if (!buildCase(c, "host", built, error))
-    return false;
-  auto fail = [&](const std::string &what) {
-    *error = what + "\nop: " + c.op;
-    return false;
-  };
+namespace {
+
+// Binds the built kernel's inputs to the case's tensors and allocates its result.
+bool bindCase(const OpCase &c, BuiltKernel &built, Halide::Buffer<float> *result,
+              std::vector<int64_t> *shape, std::string *error) {
   // Kernel operands are function arguments; bind each to its input buffer. The batch of a
   // dynamic result is the batch of the dynamic arguments.
   int64_t batch = -1;
   for (auto [i, operand] : llvm::enumerate(built.kernel.getInputs())) {
     auto arg = mlir::dyn_cast<mlir::BlockArgument>(operand);
-    if (!arg)
-      return fail("a kernel operand is not a function argument");
+    if (!arg) {
+      *error = "a kernel operand is not a function argument\nop: " + c.op;
+      return false;
+    }
     const Tensor &t = c.inputs[arg.getArgNumber()];
     auto type = mlir::cast<mlir::RankedTensorType>(operand.getType());
     if (type.getRank() > 0 && type.isDynamicDim(0))
@@ -200,32 +198,78 @@ bool runKernel(const OpCase &c, Tensor *out, std::string *error, int timedRuns,
     built.pipeline.inputs[i].set(toBuffer(t, type.getElementType()));
   }
   auto resultType = mlir::cast<mlir::RankedTensorType>(built.kernel.getResult(0).getType());
-  std::vector<int64_t> shape = resultType.getShape().vec();
-  if (!shape.empty() && shape[0] == mlir::ShapedType::kDynamic)
-    shape[0] = batch;
-  std::vector<int> sizes(shape.rbegin(), shape.rend());
-  Halide::Buffer<float> result(sizes);
+  *shape = resultType.getShape().vec();
+  if (!shape->empty() && (*shape)[0] == mlir::ShapedType::kDynamic)
+    (*shape)[0] = batch;
+  std::vector<int> sizes(shape->rbegin(), shape->rend());
+  *result = Halide::Buffer<float>(sizes);
+  return true;
+}
+
+} // namespace
+
+OpCase typedCase(std::vector<std::string> argTypes, const std::string &op,
+                 const std::string &resultType) {
+  OpCase c;
+  c.argTypes = std::move(argTypes);
+  c.resultType = resultType;
+  std::string operands, types;
+  for (size_t i = 0; i < c.argTypes.size(); ++i) {
+    operands += (i ? ", %a" : " %a") + std::to_string(i);
+    types += (i ? ", " : "") + c.argTypes[i];
+  }
+  size_t attributes = op.find(' ');
+  std::string name = op.substr(0, attributes);
+  std::string rest = attributes == std::string::npos ? "" : op.substr(attributes);
+  // One operand: `type -> type`; several: a functional type (the ops' assembly formats).
+  if (c.argTypes.size() > 1)
+    types = "(" + types + ")";
+  c.op = "nn." + name + operands + rest + " : " + types + " -> " + resultType;
+  return c;
+}
+
+bool runKernel(const OpCase &c, Tensor *out, std::string *error) {
+  BuiltKernel built;
+  Halide::Buffer<float> result;
+  std::vector<int64_t> shape;
+  if (!buildCase(c, "host", built, error) || !bindCase(c, built, &result, &shape, error))
+    return false;
   try {
     built.pipeline.output.realize(result, built.target.halide); // compiles, then runs
-    for (int run = 0; run < timedRuns; ++run) {
-      auto start = std::chrono::steady_clock::now();
-      built.pipeline.output.realize(result, built.target.halide);
-      std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-      if (run == 0 || took.count() < *bestMs)
-        *bestMs = took.count();
-    }
   } catch (const Halide::Error &e) {
-    return fail(std::string("the kernel failed: ") + e.what());
+    *error = std::string("the kernel failed: ") + e.what() + "\nop: " + c.op;
+    return false;
   }
   out->shape = shape;
   out->data.assign(result.data(), result.data() + result.number_of_elements());
   return true;
 }
 
+bool runKernelRepeatedly(const OpCase &c, std::string *error,
+                         const std::function<bool()> &keepRunning) {
+  BuiltKernel built;
+  Halide::Buffer<float> result;
+  std::vector<int64_t> shape;
+  if (!buildCase(c, "host", built, error) || !bindCase(c, built, &result, &shape, error))
+    return false;
+  try {
+    built.pipeline.output.compile_jit(built.target.halide);
+    built.pipeline.output.realize(result, built.target.halide); // warm: caches, thread pool
+    while (keepRunning())
+      built.pipeline.output.realize(result, built.target.halide);
+  } catch (const Halide::Error &e) {
+    *error = std::string("the kernel failed: ") + e.what() + "\nop: " + c.op;
+    return false;
+  }
+  return true;
+}
+
 bool compileKernelFor(const OpCase &c, const std::string &target, std::string *error,
                       const std::string &dumpDir) {
   BuiltKernel built;
-  std::string object = ::testing::TempDir() + "kiln_numerics_kernel.o";
+  std::string object =
+      (std::filesystem::temp_directory_path() / ("kiln_kernel_" + std::to_string(::getpid()) +
+                                                  ".o")).string();
   bool compiled = buildCase(c, target, built, error, object, dumpDir);
   std::remove(object.c_str());
   return compiled;

@@ -5,6 +5,7 @@
 
 #include "reference/Reference.h"
 
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,10 +24,19 @@ struct OpCase {
   std::string resultType = "tensor<*xf32>"; // ops whose result type is not inferred declare it
 };
 
-// Compiles and runs the case; on failure returns false and says why in *error. With timedRuns,
-// runs it that many times more and sets *bestMs to the fastest run's milliseconds.
-bool runKernel(const OpCase &c, Tensor *out, std::string *error, int timedRuns = 0,
-               double *bestMs = nullptr);
+// A case from its argument types and the op's name and attributes ("conv_backward_data strides
+// = [1, 1] ..."), without values: the op text gets its operands and types. For compile-only
+// checks and benchmarks, which fill `inputs` themselves.
+OpCase typedCase(std::vector<std::string> argTypes, const std::string &op,
+                 const std::string &resultType = "tensor<*xf32>");
+
+// Compiles and runs the case; on failure returns false and says why in *error.
+bool runKernel(const OpCase &c, Tensor *out, std::string *error);
+
+// Compiles the case, runs it once, then again for as long as keepRunning() returns true: a
+// benchmark's loop (kiln-kernel-bench). False, with *error, when it cannot be built or fails.
+bool runKernelRepeatedly(const OpCase &c, std::string *error,
+                         const std::function<bool()> &keepRunning);
 
 // Builds the case's kernel for a Halide target (e.g. "host-cuda") and compiles it to an object
 // file without running it: checks that the target's schedule is legal where it cannot run. With
