@@ -134,7 +134,8 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
       std::vector<TensorFunc> operands;
       for (Value operand : op.getOperands())
         operands.push_back(funcs.lookup(operand));
-      LoweringContext context{prefix + "_" + op.getName().stripDialect().str(), batch};
+      LoweringContext context{prefix + "_" + op.getName().stripDialect().str(), batch,
+                              target.gpu};
       FailureOr<LoweredOp> lowered = lowerOp(&op, operands, context);
       if (failed(lowered))
         return failure();

@@ -28,6 +28,7 @@ struct TensorFunc {
 struct LoweringContext {
   std::string name;   // a unique, identifier-safe prefix for the op's Funcs
   Halide::Expr batch; // the run-time batch extent; undefined when no operand has a dynamic batch
+  bool gpu = false;   // the kernel is for a GPU target (an algorithm may depend on it)
 
   // The extent of tensor dimension `dim` of `t`: its static extent, or the batch.
   Halide::Expr extent(const TensorFunc &t, int64_t dim) const;

@@ -23,7 +23,7 @@ struct ConvConfig {
   }
 };
 
-ConvConfig randomConv(std::mt19937 &rng, int64_t spatial) {
+ConvConfig randomConv(std::mt19937 &rng, int64_t spatial, bool unitStride = false) {
   ConvConfig c;
   int64_t batch = pick(rng, 1, 4), groups = pick(rng, 1, 3);
   int64_t cin = groups * pick(rng, 1, 9 / groups), cout = groups * pick(rng, 1, 9 / groups);
@@ -33,7 +33,8 @@ ConvConfig randomConv(std::mt19937 &rng, int64_t spatial) {
   c.output = {batch, cout};
   std::vector<int64_t> before, after;
   for (int64_t i = 0; i < spatial; ++i) {
-    int64_t k = pick(rng, 1, spatial == 3 ? 3 : 5), d = pick(rng, 1, 3), s = pick(rng, 1, 3);
+    int64_t k = pick(rng, 1, spatial == 3 ? 3 : 5), d = pick(rng, 1, 3);
+    int64_t s = unitStride ? 1 : pick(rng, 1, 3);
     int64_t pb = pick(rng, 0, 2), pa = pick(rng, 0, 2);
     int64_t span = d * (k - 1) + 1;
     int64_t n = std::max<int64_t>(1, span - pb - pa + pick(rng, 0, spatial == 3 ? 3 : 8));
@@ -62,6 +63,64 @@ TEST(GradNumerics, ConvBackwardData) {
            c.argTypes[1] + ") -> " + c.resultType;
     Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], conv.params, conv.input);
     ASSERT_EQ(checkAgainstReference(c, ref, kSeed, config), "");
+  }
+}
+
+// Stride 1, where the code generator picks between gathering over every tap and, when dy is
+// small next to the kernel, a matrix product into columns then col2im (ConvGradLowering.cpp's
+// preferColumns, restated here to check that both forms are exercised).
+TEST(GradNumerics, ConvBackwardDataStrideOneBothForms) {
+  std::mt19937 rng(kSeed + 3);
+  int columns = 0, gathers = 0;
+  for (int config = 0; config < 120; ++config) {
+    ConvConfig conv = randomConv(rng, 1 + config % 3, /*unitStride=*/true);
+    double gathered = 1, useful = 1, bytes = 4.0 * static_cast<double>(conv.input[1]);
+    for (size_t i = 2; i < conv.input.size(); ++i) {
+      gathered *= static_cast<double>(conv.input[i]);
+      useful *= static_cast<double>(conv.output[i]);
+      bytes *= static_cast<double>(conv.weight[i] * conv.output[i]);
+    }
+    (gathered >= 1.5 * useful && bytes <= 256 * 1024 ? columns : gathers) += 1;
+    OpCase c;
+    c.inputs = {randomTensor(conv.output, rng), randomTensor(conv.weight, rng)};
+    c.argTypes = {mlirType(conv.output, true), mlirType(conv.weight, false)};
+    c.resultType = mlirType(conv.input, true);
+    c.op = "nn.conv_backward_data %a0, %a1" + conv.attributes() + " : (" + c.argTypes[0] + ", " +
+           c.argTypes[1] + ") -> " + c.resultType;
+    Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], conv.params, conv.input);
+    ASSERT_EQ(checkAgainstReference(c, ref, kSeed + 3, config), "");
+  }
+  EXPECT_GE(columns, 20);
+  EXPECT_GE(gathers, 20);
+}
+
+// LeNet's conv2 gradient (the column form's reason to exist) and a grouped, dilated 2-D one.
+TEST(GradNumerics, ConvBackwardDataColumnsLenetShapes) {
+  std::mt19937 rng(kSeed + 4);
+  struct Case {
+    std::vector<int64_t> dy, w, dx;
+    std::string attributes;
+  };
+  for (const Case &k : {Case{{3, 50, 8, 8}, {50, 20, 5, 5}, {3, 20, 12, 12},
+                             " strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1"},
+                        Case{{2, 6, 5, 7}, {6, 2, 3, 3}, {2, 4, 7, 9},
+                             " strides = [1, 1] padding = [1, 1, 1, 1] dilations = [2, 2] groups = 2"}}) {
+    OpCase c;
+    c.inputs = {randomTensor(k.dy, rng), randomTensor(k.w, rng)};
+    c.argTypes = {mlirType(k.dy, true), mlirType(k.w, false)};
+    c.resultType = mlirType(k.dx, true);
+    c.op = "nn.conv_backward_data %a0, %a1" + k.attributes + " : (" + c.argTypes[0] + ", " +
+           c.argTypes[1] + ") -> " + c.resultType;
+    reference::ConvParams params;
+    params.strides = {1, 1};
+    params.dilations = k.attributes.find("dilations = [2, 2]") != std::string::npos
+                           ? std::vector<int64_t>{2, 2}
+                           : std::vector<int64_t>{1, 1};
+    params.groups = k.attributes.find("groups = 2") != std::string::npos ? 2 : 1;
+    params.padding = params.groups == 2 ? std::vector<int64_t>{1, 1, 1, 1}
+                                        : std::vector<int64_t>{0, 0, 0, 0};
+    Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], params, k.dx);
+    ASSERT_EQ(checkAgainstReference(c, ref, kSeed + 4, 0), "") << c.op;
   }
 }
 
