@@ -29,11 +29,32 @@ void scheduleElementwise(Func output, const std::vector<int64_t> &shape, const T
   int lanes = lanesFor(shape.back(), target.vectorWidth);
   if (lanes > 1)
     output.vectorize(args[0], lanes, TailStrategy::ShiftInwards);
+  // Planes (rank >= 3: (channel, image) pairs) or rows in parallel, grouped so a task holds
+  // ~8K elements: a task per 24×24 plane left the second thread mostly waiting on the pool
+  // (LeNet's train step at batch 64: 5.7 -> 5.0 ms). A group takes at most a quarter of the
+  // channels, so a single image still splits into several tasks.
+  int64_t perTask = 1;
+  for (int64_t i = 0; i + 2 < rank; ++i)
+    perTask *= shape[rank - 1 - i];
+  if (rank == 2)
+    perTask = shape.back();
+  int64_t grain = std::min<int64_t>(64, 8192 / std::max<int64_t>(perTask, 1));
+  if (rank >= 3)
+    grain = std::min<int64_t>(grain, shape[1] / 4);
+  grain = std::max<int64_t>(grain, 1);
   if (rank >= 3) {
-    Var task("task");
-    output.fuse(args[rank - 2], args[rank - 1], task).parallel(task);
+    Var task("task"), group("group"), within("within");
+    output.fuse(args[rank - 2], args[rank - 1], task);
+    if (grain > 1)
+      output.split(task, group, within, static_cast<int>(grain), TailStrategy::GuardWithIf)
+          .parallel(group);
+    else
+      output.parallel(task);
   } else if (rank == 2) {
-    output.parallel(args[1]);
+    if (grain > 1)
+      output.parallel(args[1], static_cast<int>(grain), TailStrategy::GuardWithIf);
+    else
+      output.parallel(args[1]);
   }
 }
 
