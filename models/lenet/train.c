@@ -103,8 +103,8 @@ static kiln_status write_curves(const train_config *config, const lenet_curves *
   char title[256];
   if (config->csv)
     status = lenet_curves_write_csv(config->csv, curves);
-  snprintf(title, sizeof title, "LeNet on %s: %s, lr %g, batch %lld", config->data_dir,
-           LENET_OPTIMIZER, config->lr, (long long)config->batch);
+  snprintf(title, sizeof title, "LeNet on %s: %s, lr %g (%s), batch %lld", config->data_dir,
+           LENET_OPTIMIZER, config->lr, config->schedule, (long long)config->batch);
   if (!status && config->plot)
     status = lenet_curves_write_svg(config->plot, curves, title);
   return status;
