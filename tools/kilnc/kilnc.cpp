@@ -25,40 +25,43 @@ namespace {
 
 enum class Emit { NN, Kernel, Summary };
 
+// kilnc's own options; --help lists only these, not the LLVM code generation options linked in.
+cl::OptionCategory kilncCategory("kilnc options");
+
 struct Flags {
-  cl::opt<std::string> input{cl::Positional, cl::desc("<model.kiln | model.mlir>"), cl::Required};
-  cl::opt<std::string> output{
+  cl::opt<std::string> input{cl::cat(kilncCategory), cl::Positional, cl::desc("<model.kiln | model.mlir>"), cl::Required};
+  cl::opt<std::string> output{cl::cat(kilncCategory), 
       "o",
       cl::desc("Output file (default: stdout); a directory (existing, or ending in '/') "
                "receives the model's library: lib<model>.a/.so, <model>.h, <model>.safetensors"),
       cl::value_desc("path"), cl::init("-")};
-  cl::opt<Emit> emit{"emit", cl::desc("What to produce"), cl::init(Emit::NN),
+  cl::opt<Emit> emit{cl::cat(kilncCategory), "emit", cl::desc("What to produce"), cl::init(Emit::NN),
                      cl::values(clEnumValN(Emit::NN, "nn", "the nn dialect with inferred shapes"),
                                 clEnumValN(Emit::Kernel, "kernel",
                                            "@forward as a program of kernel.fused ops"),
                                 clEnumValN(Emit::Summary, "summary",
                                            "per-layer shapes, parameters and FLOPs"))};
-  cl::opt<bool> summary{"summary", cl::desc("Same as --emit=summary")};
-  cl::opt<bool> check{"check", cl::desc("Run the generated kernels and the reference interpreter "
+  cl::opt<bool> summary{cl::cat(kilncCategory), "summary", cl::desc("Same as --emit=summary")};
+  cl::opt<bool> check{cl::cat(kilncCategory), "check", cl::desc("Run the generated kernels and the reference interpreter "
                                         "on random inputs; report the largest difference per layer")};
-  cl::opt<int64_t> checkBatch{"check-batch", cl::desc("Batch size for --check"), cl::init(2)};
-  cl::opt<bool> train{"train", cl::desc("Build the training step (kiln-autodiff) before emitting")};
-  cl::opt<std::string> optimizer{
+  cl::opt<int64_t> checkBatch{cl::cat(kilncCategory), "check-batch", cl::desc("Batch size for --check"), cl::init(2)};
+  cl::opt<bool> train{cl::cat(kilncCategory), "train", cl::desc("Build the training step (kiln-autodiff) before emitting")};
+  cl::opt<std::string> optimizer{cl::cat(kilncCategory), 
       "optimizer",
       cl::desc("The training step's optimizer, sgd or adam: with --train, and for a library "
                "(-o DIR/) of a model with a loss"),
       cl::init("sgd")};
-  cl::opt<bool> printIRAfterAll{"print-ir-after-all",
+  cl::opt<bool> printIRAfterAll{cl::cat(kilncCategory), "print-ir-after-all",
                                 cl::desc("Print the IR after every pass to stderr")};
-  cl::opt<std::string> dumpIR{"dump-ir", cl::desc("Write one numbered file per stage into DIR"),
+  cl::opt<std::string> dumpIR{cl::cat(kilncCategory), "dump-ir", cl::desc("Write one numbered file per stage into DIR"),
                               cl::value_desc("DIR")};
-  cl::opt<std::string> target{
+  cl::opt<std::string> target{cl::cat(kilncCategory), 
       "target",
       cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, arm-64-linux, "
                "host-cuda or a Halide target string"),
       cl::value_desc("name"), cl::init("host")};
-  cl::opt<uint64_t> seed{"seed", cl::desc("Seed of the initial weights"), cl::init(0)};
-  cl::opt<bool> splitInputFile{
+  cl::opt<uint64_t> seed{cl::cat(kilncCategory), "seed", cl::desc("Seed of the initial weights"), cl::init(0)};
+  cl::opt<bool> splitInputFile{cl::cat(kilncCategory), 
       "split-input-file",
       cl::desc("Compile each chunk between '# -----' (.kiln) or '// -----' (.mlir) lines "
                "separately (for tests)")};
@@ -173,6 +176,7 @@ LogicalResult compileSplit(const llvm::MemoryBuffer &whole, StringRef marker, co
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   Flags flags;
+  cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv, "Kiln: compiles a convolutional network\n");
 
   std::string error;
