@@ -301,12 +301,13 @@ LoweredOp lowerColumnsDataGradient(const DataGradient &g, const LoweringContext 
   dx(hv) += bordered(at);
 
   LoweredOp lowered{{dx, g.shape}, nullptr};
-  std::vector<int64_t> dyShape = g.dy.shape, kernel = g.weight.shape;
-  lowered.schedule = [=](Func output, const TargetSpec &target) {
+  std::vector<int64_t> shape = g.shape, dyShape = g.dy.shape, kernel = g.weight.shape;
+  lowered.schedule = [acc, cols, dx, rco, shape, dyShape, kernel, spatial,
+                      rank](Func output, const TargetSpec &target) {
     Func a = acc, c = cols, d = dx;
     std::vector<Var> args = output.args(); // x, (y, (z,)) c, n
     // One image per task: its columns, then its gradient, vectors along x.
-    int outLanes = lanesFor(g.shape.back(), target.vectorWidth);
+    int outLanes = lanesFor(shape.back(), target.vectorWidth);
     if (outLanes > 1)
       output.vectorize(args[0], outLanes, TailStrategy::ShiftInwards);
     output.parallel(args[rank - 1]);
@@ -330,30 +331,21 @@ LoweredOp lowerColumnsDataGradient(const DataGradient &g, const LoweringContext 
     int64_t plane = spatial >= 2 ? dyShape.back() * dyShape[rank - 2] : 0;
     if (spatial == 2 && dyShape.back() < width && plane % width == 0 && plane / width <= 4 &&
         kx <= 7) {
+      // cols and its accumulator (pure and update stages, which share cols' variables) tile
+      // alike; the update's reduction over output channels goes outside the tile.
       Var p("p"), po("po"), pi("pi");
-      c.reorder(cArgs[0], cArgs[1], cArgs[spatial])
-          .fuse(cArgs[0], cArgs[1], p)
-          .split(p, po, pi, width)
-          .reorder(pi, po, cArgs[spatial])
-          .vectorize(pi)
-          .unroll(po)
-          .unroll(cArgs[spatial]);
+      Var ox = cArgs[0], oy = cArgs[1], taps = cArgs[spatial];
+      auto tile = [&](auto stage, std::vector<VarOrRVar> outside) {
+        std::vector<VarOrRVar> before{ox, oy, taps}, after{pi, po, taps};
+        before.insert(before.end(), outside.begin(), outside.end());
+        after.insert(after.end(), outside.begin(), outside.end());
+        stage.reorder(before).fuse(ox, oy, p).split(p, po, pi, width).reorder(after);
+        stage.vectorize(pi).unroll(po).unroll(taps);
+      };
+      tile(c, {});
       a.compute_at(c, cArgs[spatial + 1]).store_in(MemoryType::Stack);
-      a.reorder(aArgs[0], aArgs[1], aArgs[spatial])
-          .fuse(aArgs[0], aArgs[1], p)
-          .split(p, po, pi, width)
-          .reorder(pi, po, aArgs[spatial])
-          .vectorize(pi)
-          .unroll(po)
-          .unroll(aArgs[spatial]);
-      a.update()
-          .reorder(aArgs[0], aArgs[1], aArgs[spatial], rco.x)
-          .fuse(aArgs[0], aArgs[1], p)
-          .split(p, po, pi, width)
-          .reorder(pi, po, aArgs[spatial], rco.x)
-          .vectorize(pi)
-          .unroll(po)
-          .unroll(aArgs[spatial]);
+      tile(a, {});
+      tile(a.update(), {rco.x});
       return;
     }
     // cols' register tile: `lanes` positions × `rows` rows × the taps of a kernel row.

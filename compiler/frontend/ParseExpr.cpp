@@ -34,28 +34,28 @@ std::unique_ptr<Expr> Parser::checkDepth(std::unique_ptr<Expr> expr) {
   return expr;
 }
 
-std::unique_ptr<Expr> Parser::parseExpr() {
-  std::unique_ptr<Expr> lhs = parseAnd();
-  while (lhs && tok.isKeyword("or")) {
+std::unique_ptr<Expr> Parser::parseLeftAssociative(
+    std::unique_ptr<Expr> (Parser::*operand)(), llvm::function_ref<bool(const Token &)> isOperator) {
+  std::unique_ptr<Expr> lhs = (this->*operand)();
+  while (lhs && isOperator(tok)) {
+    std::string op = tok.spelling.str();
     consume();
-    std::unique_ptr<Expr> rhs = parseAnd();
+    std::unique_ptr<Expr> rhs = (this->*operand)();
     if (!rhs)
       return nullptr;
-    lhs = makeBinary("or", std::move(lhs), std::move(rhs));
+    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
   }
   return lhs;
 }
 
+std::unique_ptr<Expr> Parser::parseExpr() {
+  return parseLeftAssociative(&Parser::parseAnd,
+                              [](const Token &t) { return t.isKeyword("or"); });
+}
+
 std::unique_ptr<Expr> Parser::parseAnd() {
-  std::unique_ptr<Expr> lhs = parseNot();
-  while (lhs && tok.isKeyword("and")) {
-    consume();
-    std::unique_ptr<Expr> rhs = parseNot();
-    if (!rhs)
-      return nullptr;
-    lhs = makeBinary("and", std::move(lhs), std::move(rhs));
-  }
-  return lhs;
+  return parseLeftAssociative(&Parser::parseNot,
+                              [](const Token &t) { return t.isKeyword("and"); });
 }
 
 std::unique_ptr<Expr> Parser::parseNot() {
@@ -100,30 +100,15 @@ std::unique_ptr<Expr> Parser::parseComparison() {
 }
 
 std::unique_ptr<Expr> Parser::parseSum() {
-  std::unique_ptr<Expr> lhs = parseProduct();
-  while (lhs && (tok.is(TokenKind::Plus) || tok.is(TokenKind::Minus))) {
-    std::string op = tok.spelling.str();
-    consume();
-    std::unique_ptr<Expr> rhs = parseProduct();
-    if (!rhs)
-      return nullptr;
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
+  return parseLeftAssociative(&Parser::parseProduct, [](const Token &t) {
+    return t.is(TokenKind::Plus) || t.is(TokenKind::Minus);
+  });
 }
 
 std::unique_ptr<Expr> Parser::parseProduct() {
-  std::unique_ptr<Expr> lhs = parseUnary();
-  while (lhs &&
-         (tok.is(TokenKind::Star) || tok.is(TokenKind::Slash) || tok.is(TokenKind::Percent))) {
-    std::string op = tok.spelling.str();
-    consume();
-    std::unique_ptr<Expr> rhs = parseUnary();
-    if (!rhs)
-      return nullptr;
-    lhs = makeBinary(op, std::move(lhs), std::move(rhs));
-  }
-  return lhs;
+  return parseLeftAssociative(&Parser::parseUnary, [](const Token &t) {
+    return t.is(TokenKind::Star) || t.is(TokenKind::Slash) || t.is(TokenKind::Percent);
+  });
 }
 
 std::unique_ptr<Expr> Parser::parseUnary() {

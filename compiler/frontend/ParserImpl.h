@@ -6,6 +6,7 @@
 #include "frontend/AST.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <deque>
 
@@ -123,6 +124,10 @@ private:
   std::unique_ptr<ast::Expr> parseProduct();
   std::unique_ptr<ast::Expr> parseUnary();
   std::unique_ptr<ast::Expr> parsePrimary();
+  // operand (op operand)*, left-associative, the operators being the tokens isOperator accepts.
+  std::unique_ptr<ast::Expr>
+  parseLeftAssociative(std::unique_ptr<ast::Expr> (Parser::*operand)(),
+                       llvm::function_ref<bool(const Token &)> isOperator);
   std::unique_ptr<ast::Expr> makeBinary(std::string op, std::unique_ptr<ast::Expr> lhs,
                                         std::unique_ptr<ast::Expr> rhs);
   std::unique_ptr<ast::Expr> checkDepth(std::unique_ptr<ast::Expr> expr);

@@ -66,6 +66,52 @@ std::string slotRow(const Slot &s) {
   return "{" + std::string(s.batched ? "1" : "0") + ", " + std::to_string(s.elements) + "}";
 }
 
+std::string bufferLocals(const IOTensor &t) {
+  std::string rank = std::to_string(std::max<size_t>(t.shape.size(), 1));
+  return "  static const int64_t " + t.name + "_shape[" + rank + "] = " +
+         shapeInitializer(t.shape) + ";\n  halide_dimension_t " + t.name + "_dims[" + rank +
+         "];\n  halide_buffer_t " + t.name + "_buffer;\n";
+}
+
+std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std::string &entry) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  for (const IOTensor *t : tensors)
+    os << "  status = kiln_tensor_check(" << t->name << ", \"" << entry << ": " << t->name
+       << "\", KILN_F32, " << t->shape.size() << ", " << t->name << "_shape);\n"
+       << "  if (status != KILN_OK)\n    return status;\n";
+  // The batch is the first batched tensor's; every other batched tensor must agree.
+  const IOTensor *batchSource = nullptr;
+  for (const IOTensor *t : tensors) {
+    if (t->shape.empty() || t->shape[0] != kBatch)
+      continue;
+    if (!batchSource) {
+      batchSource = t;
+      os << "  batch = " << t->name << "->shape[0];\n";
+      continue;
+    }
+    os << "  if (" << t->name << "->shape[0] != batch)\n"
+       << "    return kiln_fail(KILN_SHAPE_MISMATCH, \"" << entry << ": " << t->name
+       << " has batch %lld but " << batchSource->name << " has %lld\", (long long)" << t->name
+       << "->shape[0], (long long)batch);\n";
+  }
+  return text;
+}
+
+std::string kernelCalls(const ModelProgram &program,
+                        llvm::function_ref<std::string(ValueRef)> name,
+                        const std::string &indent) {
+  std::string text;
+  for (const KernelCall &call : program.kernels) {
+    text += indent + "error = " + call.symbol + "(";
+    for (ValueRef operand : call.operands)
+      text += name(operand) + ", ";
+    text += name(call.result) + ");\n" + indent + "if (error) {\n" + indent + "  failed = \"" +
+            call.name + "\";\n" + indent + "  goto done;\n" + indent + "}\n";
+  }
+  return text;
+}
+
 namespace {
 
 std::string valueExpression(const ModelProgram &program, ValueRef ref) {
@@ -99,36 +145,13 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
   for (size_t i = 0; i < tensors.size(); ++i)
     os << (isInput(i) ? ", const kiln_tensor *" : ", kiln_tensor *") << tensors[i]->name;
   os << ") {\n";
-  for (const IOTensor *t : tensors) {
-    os << "  static const int64_t " << t->name << "_shape[" << std::max<size_t>(t->shape.size(), 1)
-       << "] = " << shapeInitializer(t->shape) << ";\n";
-    os << "  halide_dimension_t " << t->name << "_dims[" << std::max<size_t>(t->shape.size(), 1)
-       << "];\n";
-    os << "  halide_buffer_t " << t->name << "_buffer;\n";
-  }
+  for (const IOTensor *t : tensors)
+    os << bufferLocals(*t);
   os << "  int64_t batch = 1, chunk, first;\n  int error = 0;\n  const char *failed = NULL;\n"
      << "  kiln_status status;\n"
      << "  if (!model)\n    return kiln_fail(KILN_INVALID_ARGUMENT, \"" << m
      << "_forward: model is NULL\");\n";
-  for (const IOTensor *t : tensors)
-    os << "  status = kiln_tensor_check(" << t->name << ", \"" << m << "_forward: " << t->name
-       << "\", KILN_F32, " << t->shape.size() << ", " << t->name << "_shape);\n"
-       << "  if (status != KILN_OK)\n    return status;\n";
-  // The batch is the first batched input's; every other batched tensor must agree.
-  const IOTensor *batchSource = nullptr;
-  for (const IOTensor *t : tensors) {
-    if (t->shape.empty() || t->shape[0] != kBatch)
-      continue;
-    if (!batchSource) {
-      batchSource = t;
-      os << "  batch = " << t->name << "->shape[0];\n";
-      continue;
-    }
-    os << "  if (" << t->name << "->shape[0] != batch)\n"
-       << "    return kiln_fail(KILN_SHAPE_MISMATCH, \"" << m << "_forward: " << t->name
-       << " has batch %lld but " << batchSource->name << " has %lld\", (long long)" << t->name
-       << "->shape[0], (long long)batch);\n";
-  }
+  os << tensorChecks(tensors, m + "_forward");
   os << "  if (batch > MAX_BATCH)\n"
      << "    return kiln_fail(KILN_INVALID_ARGUMENT, \"" << m
      << "_forward: batch %lld exceeds the largest this library supports, %lld (a tensor would "
@@ -164,13 +187,8 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
     if (info.gpu && isInput(i))
       os << "    " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
   }
-  for (const KernelCall &call : program.kernels) {
-    os << "    error = " << call.symbol << "(";
-    for (ValueRef operand : call.operands)
-      os << valueExpression(program, operand) << ", ";
-    os << valueExpression(program, call.result) << ");\n"
-       << "    if (error) {\n      failed = \"" << call.name << "\";\n      goto done;\n    }\n";
-  }
+  os << kernelCalls(
+      program, [&](ValueRef ref) { return valueExpression(program, ref); }, "    ");
   if (info.gpu)
     for (const KernelCall &call : program.kernels)
       if (call.result.kind == ValueRef::Kind::Output)
@@ -243,11 +261,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
       kernelDecls += "struct halide_buffer_t *out);\n";
     }
   };
-  declare(program);
-  if (library.train)
-    declare(library.train->program);
-  if (library.trainingForward)
-    declare(library.trainingForward->program);
+  for (const ModelProgram *p : library.programs())
+    declare(*p);
   std::string genericArgs;
   for (size_t i = 0; i < program.inputs.size(); ++i)
     genericArgs += ", &inputs[" + std::to_string(i) + "]";

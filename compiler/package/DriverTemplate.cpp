@@ -178,18 +178,42 @@ static void set_free(activation_set *set) {
     free(set->slots[i]);
 }
 
-/* Allocates the slots whose size does not depend on the batch. */
-static kiln_status set_allocate_fixed(activation_set *set, const char *model_name) {
+/* Points the set at its program's tables and at the model's arrays that hold its buffers, and
+ * allocates the slots whose size does not depend on the batch. `entry` is the API function that
+ * runs the program (for messages). */
+static kiln_status set_create(activation_set *set, const activation_info *info, int32_t count,
+                              const slot_info *slot_info, int32_t num_slots, float **slots,
+                              halide_dimension_t (*dims)[KILN_MAX_RANK], halide_buffer_t *buffers,
+                              const char *entry) {
   int32_t i;
+  set->info = info;
+  set->count = count;
+  set->slot_info = slot_info;
+  set->num_slots = num_slots;
+  set->slots = slots;
+  set->dims = dims;
+  set->buffers = buffers;
+  set->entry = entry;
   for (i = 0; i < set->num_slots; ++i) {
     if (set->slot_info[i].batched)
       continue;
     set->slots[i] = (float *)allocate(set->slot_info[i].elements * (int64_t)sizeof(float));
     if (!set->slots[i])
-      return kiln_fail(KILN_OUT_OF_MEMORY, "%s_create: cannot allocate the activations",
-                       model_name);
+      return kiln_fail(KILN_OUT_OF_MEMORY, "@MODEL@_create: cannot allocate the activations");
   }
   return KILN_OK;
+}
+
+/* A zeroed host tensor of `elements` floats, described by `buffer` (no batch dimension); NULL
+ * when out of memory. */
+static float *allocate_tensor(halide_buffer_t *buffer, halide_dimension_t *dims, int32_t rank,
+                              const int64_t *shape, int64_t elements) {
+  float *host = (float *)allocate(elements * (int64_t)sizeof(float));
+  if (!host)
+    return NULL;
+  memset(host, 0, (size_t)elements * sizeof(float));
+  describe(buffer, dims, host, rank, shape, 1);
+  return host;
 }
 
 /* Grows the batched slots to hold `batch` samples and describes every activation for it. */
@@ -325,25 +349,19 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
   model = (@MODEL@ *)calloc(1, sizeof *model);
   if (!model)
     return kiln_fail(KILN_OUT_OF_MEMORY, "@MODEL@_create: cannot allocate the model");
-  model->forward.info = activations;
-  model->forward.count = NUM_ACTIVATIONS;
-  model->forward.slot_info = slots;
-  model->forward.num_slots = NUM_SLOTS;
-  model->forward.slots = model->slots;
-  model->forward.dims = model->activation_dims;
-  model->forward.buffers = model->activation_buffers;
-  model->forward.entry = "@MODEL@_forward";
   for (i = 0; i < NUM_STATE; ++i) {
-    model->state[i] = (float *)allocate(state_table[i].elements * (int64_t)sizeof(float));
+    model->state[i] = allocate_tensor(&model->state_buffers[i], model->state_dims[i],
+                                      state_table[i].rank, state_table[i].shape,
+                                      state_table[i].elements);
     if (!model->state[i]) {
       @MODEL@_destroy(model);
       return kiln_fail(KILN_OUT_OF_MEMORY, "@MODEL@_create: cannot allocate tensor '%s'",
                        state_table[i].name);
     }
-    describe(&model->state_buffers[i], model->state_dims[i], model->state[i],
-             state_table[i].rank, state_table[i].shape, 1);
   }
-  status = set_allocate_fixed(&model->forward, "@MODEL@");
+  status = set_create(&model->forward, activations, NUM_ACTIVATIONS, slots, NUM_SLOTS,
+                      model->slots, model->activation_dims, model->activation_buffers,
+                      "@MODEL@_forward");
 #if TRAIN
   if (status == KILN_OK)
     status = create_training(model);

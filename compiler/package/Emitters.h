@@ -5,6 +5,8 @@
 
 #include "package/LibraryProgram.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <map>
 #include <string>
 
@@ -38,6 +40,16 @@ std::string shapeInitializer(const std::vector<int64_t> &shape);
 std::string tableInitializer(const std::vector<std::string> &rows);
 std::string activationRow(const Activation &activation);
 std::string slotRow(const Slot &slot);
+
+// C the entry points of the driver share: the locals that pass tensor `t` to kernels (its static
+// shape, Halide dims and buffer); checks of the caller's tensors against those shapes that set
+// `batch` and require batched tensors to agree (messages start with `entry`); one call per
+// kernel of `program`, each operand named by `name`, a failure recording the kernel and jumping
+// to `done`.
+std::string bufferLocals(const IOTensor &t);
+std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std::string &entry);
+std::string kernelCalls(const ModelProgram &program,
+                        llvm::function_ref<std::string(ValueRef)> name, const std::string &indent);
 
 // <model>_export.c: `kiln_model_descriptor`, compiled into the shared library only, so two
 // models' static libraries can be linked into one program.

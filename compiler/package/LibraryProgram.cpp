@@ -18,6 +18,15 @@ size_t LibraryProgram::numRequired() const {
   return count;
 }
 
+std::vector<const ModelProgram *> LibraryProgram::programs() const {
+  std::vector<const ModelProgram *> all{&forward};
+  if (train)
+    all.push_back(&train->program);
+  if (trainingForward)
+    all.push_back(&trainingForward->program);
+  return all;
+}
+
 namespace {
 
 // The classes of the softmax cross-entropy whose labels the step reads: the logits' extent 1.
@@ -32,15 +41,69 @@ int64_t labelClasses(const ModelProgram &program) {
   return classes;
 }
 
+// A training-mode function's program: i64 inputs accepted, the batch never run in chunks (batch
+// statistics and the loss's mean need all of it), kernels named <model>_<infix><kernel>.
+FailureOr<ModelProgram> analyzeTraining(func::FuncOp fn, const LibraryProgram &library, bool gpu,
+                                        llvm::StringRef infix, llvm::StringSet<> &usedSymbols) {
+  AnalyzeOptions options;
+  options.gpu = gpu;
+  options.symbolInfix = infix.str();
+  options.usedSymbols = &usedSymbols;
+  options.training = true;
+  return analyzeProgram(fn, library.forward.name, options);
+}
+
+// The program's first inputs must be @forward's (f32, the same shapes); they take its names.
+LogicalResult adoptForwardInputs(func::FuncOp fn, ModelProgram &p, const ModelProgram &forward) {
+  for (size_t i = 0; i < forward.inputs.size(); ++i) {
+    if (p.inputs[i].shape != forward.inputs[i].shape || p.inputs[i].element != ElementType::F32)
+      return fn.emitError() << "input " << i << " of @" << fn.getSymName() << " has shape "
+                            << formatShape(p.inputs[i].shape) << "; @forward's is "
+                            << formatShape(forward.inputs[i].shape);
+    p.inputs[i].name = forward.inputs[i].name;
+  }
+  return success();
+}
+
+// The index of every state tensor by name.
+llvm::StringMap<unsigned> indexState(const LibraryProgram &library) {
+  llvm::StringMap<unsigned> stateIndex;
+  for (auto [i, parameter] : llvm::enumerate(library.state))
+    stateIndex[parameter.name] = static_cast<unsigned>(i);
+  return stateIndex;
+}
+
+// The state tensors the names in `names` (a kiln.state_updates attribute) update, the k-th
+// name's next value being program output first + k. Each must name a state tensor of that
+// output's shape, once. The caller has checked the attribute's length against the outputs.
+FailureOr<std::vector<unsigned>> stateUpdates(func::FuncOp fn, const ModelProgram &p,
+                                              size_t first, ArrayAttr names,
+                                              const LibraryProgram &library,
+                                              const llvm::StringMap<unsigned> &stateIndex) {
+  std::vector<unsigned> updates;
+  llvm::StringRef function = fn.getSymName();
+  for (auto [k, attr] : llvm::enumerate(names)) {
+    auto name = dyn_cast<StringAttr>(attr);
+    auto found = name ? stateIndex.find(name.getValue()) : stateIndex.end();
+    const IOTensor &next = p.outputs[first + k];
+    if (found == stateIndex.end())
+      return fn.emitError() << "@" << function << " updates " << attr
+                            << ", which is no parameter or buffer it reads";
+    if (library.state[found->second].shape != next.shape)
+      return fn.emitError() << "@" << function << "'s next value of '" << name.getValue()
+                            << "' has shape " << formatShape(next.shape) << "; the tensor's is "
+                            << formatShape(library.state[found->second].shape);
+    if (llvm::is_contained(updates, found->second))
+      return fn.emitError() << "@" << function << " updates '" << name.getValue() << "' twice";
+    updates.push_back(found->second);
+  }
+  return updates;
+}
+
 FailureOr<TrainStep> analyzeTrainStep(func::FuncOp step, LibraryProgram &library, bool gpu,
                                       llvm::StringSet<> &usedSymbols) {
   const ModelProgram &forward = library.forward;
-  AnalyzeOptions options;
-  options.gpu = gpu;
-  options.symbolInfix = "train_";
-  options.usedSymbols = &usedSymbols;
-  options.training = true;
-  FailureOr<ModelProgram> program = analyzeProgram(step, forward.name, options);
+  FailureOr<ModelProgram> program = analyzeTraining(step, library, gpu, "train_", usedSymbols);
   if (failed(program))
     return failure();
   TrainStep train;
@@ -54,14 +117,8 @@ FailureOr<TrainStep> analyzeTrainStep(func::FuncOp step, LibraryProgram &library
                             << forward.inputs.size() << " (those of @forward), the labels and "
                             << "the hyperparameters";
   train.numDataInputs = static_cast<unsigned>(forward.inputs.size());
-  for (unsigned i = 0; i < train.numDataInputs; ++i) {
-    if (p.inputs[i].shape != forward.inputs[i].shape ||
-        p.inputs[i].element != ElementType::F32)
-      return step.emitError() << "input " << i << " of @train_step has shape "
-                              << formatShape(p.inputs[i].shape) << "; @forward's is "
-                              << formatShape(forward.inputs[i].shape);
-    p.inputs[i].name = forward.inputs[i].name;
-  }
+  if (failed(adoptForwardInputs(step, p, forward)))
+    return failure();
   IOTensor &labels = p.inputs[numInputs - 2], &hyper = p.inputs[numInputs - 1];
   if (labels.element != ElementType::I64 || labels.shape.size() != 1)
     return step.emitError() << "the labels of @train_step must be i64 [N] class indices, got "
@@ -73,9 +130,7 @@ FailureOr<TrainStep> analyzeTrainStep(func::FuncOp step, LibraryProgram &library
   hyper.name = "hyper";
 
   // The state: parameters by name, shared with @forward; optimizer buffers only here.
-  llvm::StringMap<unsigned> stateIndex;
-  for (auto [i, parameter] : llvm::enumerate(library.state))
-    stateIndex[parameter.name] = static_cast<unsigned>(i);
+  llvm::StringMap<unsigned> stateIndex = indexState(library);
   std::vector<Parameter> optimizerState;
   std::vector<int> optimizerOf(p.parameters.size(), -1);
   for (auto [i, parameter] : llvm::enumerate(p.parameters)) {
@@ -117,21 +172,11 @@ FailureOr<TrainStep> analyzeTrainStep(func::FuncOp step, LibraryProgram &library
   if (!p.outputs[0].shape.empty())
     return step.emitError() << "the loss @train_step returns must be a scalar, got "
                             << formatShape(p.outputs[0].shape);
-  for (auto [k, attr] : llvm::enumerate(names)) {
-    auto name = dyn_cast<StringAttr>(attr);
-    auto found = name ? stateIndex.find(name.getValue()) : stateIndex.end();
-    if (found == stateIndex.end())
-      return step.emitError() << "@train_step updates " << attr
-                              << ", which is no parameter or buffer it reads";
-    if (library.state[found->second].shape != p.outputs[k + 1].shape)
-      return step.emitError() << "@train_step's next value of '" << name.getValue()
-                              << "' has shape " << formatShape(p.outputs[k + 1].shape)
-                              << "; the tensor's is "
-                              << formatShape(library.state[found->second].shape);
-    if (llvm::is_contained(train.updateState, found->second))
-      return step.emitError() << "@train_step updates '" << name.getValue() << "' twice";
-    train.updateState.push_back(found->second);
-  }
+  FailureOr<std::vector<unsigned>> updates =
+      stateUpdates(step, p, /*first=*/1, names, library, stateIndex);
+  if (failed(updates))
+    return failure();
+  train.updateState = std::move(*updates);
   train.classes = labelClasses(p);
   train.optimizer = "sgd";
   for (const KernelCall &call : p.kernels)
@@ -142,12 +187,8 @@ FailureOr<TrainStep> analyzeTrainStep(func::FuncOp step, LibraryProgram &library
 FailureOr<TrainingForward> analyzeTrainingForward(func::FuncOp fn, const LibraryProgram &library,
                                                   bool gpu, llvm::StringSet<> &usedSymbols) {
   const ModelProgram &forward = library.forward;
-  AnalyzeOptions options;
-  options.gpu = gpu;
-  options.symbolInfix = "train_forward_";
-  options.usedSymbols = &usedSymbols;
-  options.training = true; // batch statistics: the batch runs whole
-  FailureOr<ModelProgram> program = analyzeProgram(fn, forward.name, options);
+  FailureOr<ModelProgram> program =
+      analyzeTraining(fn, library, gpu, "train_forward_", usedSymbols);
   if (failed(program))
     return failure();
   TrainingForward result;
@@ -157,13 +198,8 @@ FailureOr<TrainingForward> analyzeTrainingForward(func::FuncOp fn, const Library
   if (p.inputs.size() != forward.inputs.size() || p.outputs.size() < result.numOutputs)
     return fn.emitError() << "@forward_train must take @forward's inputs and return its results "
                              "first";
-  for (size_t i = 0; i < p.inputs.size(); ++i) {
-    if (p.inputs[i].shape != forward.inputs[i].shape)
-      return fn.emitError() << "input " << i << " of @forward_train has shape "
-                            << formatShape(p.inputs[i].shape) << "; @forward's is "
-                            << formatShape(forward.inputs[i].shape);
-    p.inputs[i].name = forward.inputs[i].name;
-  }
+  if (failed(adoptForwardInputs(fn, p, forward)))
+    return failure();
   for (size_t i = 0; i < result.numOutputs; ++i) {
     if (p.outputs[i].shape != forward.outputs[i].shape)
       return fn.emitError() << "result " << i << " of @forward_train has shape "
@@ -171,9 +207,7 @@ FailureOr<TrainingForward> analyzeTrainingForward(func::FuncOp fn, const Library
                             << formatShape(forward.outputs[i].shape);
     p.outputs[i].name = forward.outputs[i].name;
   }
-  llvm::StringMap<unsigned> stateIndex;
-  for (auto [i, parameter] : llvm::enumerate(library.state))
-    stateIndex[parameter.name] = static_cast<unsigned>(i);
+  llvm::StringMap<unsigned> stateIndex = indexState(library);
   for (const Parameter &parameter : p.parameters) {
     auto found = stateIndex.find(parameter.name);
     if (found == stateIndex.end() || library.state[found->second].shape != parameter.shape)
@@ -185,16 +219,11 @@ FailureOr<TrainingForward> analyzeTrainingForward(func::FuncOp fn, const Library
   if (!names || names.size() + result.numOutputs != p.outputs.size())
     return fn.emitError() << "@forward_train must return @forward's results and then the next "
                              "value of each state tensor named in its kiln.state_updates";
-  for (auto [k, attr] : llvm::enumerate(names)) {
-    auto name = dyn_cast<StringAttr>(attr);
-    auto found = name ? stateIndex.find(name.getValue()) : stateIndex.end();
-    const IOTensor &next = p.outputs[result.numOutputs + k];
-    if (found == stateIndex.end() || library.state[found->second].shape != next.shape ||
-        llvm::is_contained(result.updateState, found->second))
-      return fn.emitError() << "@forward_train's update of " << attr
-                            << " names no state tensor of its shape, or one updated twice";
-    result.updateState.push_back(found->second);
-  }
+  FailureOr<std::vector<unsigned>> updates =
+      stateUpdates(fn, p, result.numOutputs, names, library, stateIndex);
+  if (failed(updates))
+    return failure();
+  result.updateState = std::move(*updates);
   return result;
 }
 

@@ -44,6 +44,9 @@ struct LibraryProgram {
   std::optional<TrainingForward> trainingForward;
 
   size_t numRequired() const;
+  // @forward's program, then @train_step's and @forward_train's where they exist: every kernel
+  // the library links.
+  std::vector<const ModelProgram *> programs() const;
 };
 
 // Analyzes @forward and, when present, @train_step and @forward_train (all after

@@ -138,13 +138,8 @@ struct Build {
     const std::string &name = library.forward.name;
     std::vector<std::string> objects;
     std::vector<const package::KernelCall *> calls;
-    for (const package::KernelCall &call : library.forward.kernels)
-      calls.push_back(&call);
-    if (library.train)
-      for (const package::KernelCall &call : library.train->program.kernels)
-        calls.push_back(&call);
-    if (library.trainingForward)
-      for (const package::KernelCall &call : library.trainingForward->program.kernels)
+    for (const package::ModelProgram *program : library.programs())
+      for (const package::KernelCall &call : program->kernels)
         calls.push_back(&call);
     for (const package::KernelCall *call : calls) {
       std::string object = call->symbol + ".o";

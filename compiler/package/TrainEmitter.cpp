@@ -10,6 +10,11 @@ namespace kiln::package {
 
 namespace {
 
+// A C initializer of state indices, "{3, 4}" ("{0}" when empty: C has no empty arrays).
+std::string indexList(const std::vector<unsigned> &indices) {
+  return shapeInitializer(std::vector<int64_t>(indices.begin(), indices.end()));
+}
+
 // How the step's C names a program value: the caller's data, the model's labels and hyper
 // buffers, the shared state, the step's activations and results.
 std::string trainValue(const TrainStep &train, ValueRef ref) {
@@ -51,7 +56,7 @@ std::string trainHost(const TrainStep &train, ValueRef ref) {
 std::string emitTrainTables(const LibraryProgram &library) {
   const TrainStep &train = *library.train;
   const ModelProgram &program = train.program;
-  std::vector<std::string> activationRows, slotRows, resultRows, updateRows;
+  std::vector<std::string> activationRows, slotRows, resultRows;
   for (const Activation &a : program.activations)
     activationRows.push_back(activationRow(a));
   for (const Slot &s : program.slots)
@@ -59,12 +64,7 @@ std::string emitTrainTables(const LibraryProgram &library) {
   for (const IOTensor &t : program.outputs)
     resultRows.push_back("{" + std::to_string(t.shape.size()) + ", " + shapeInitializer(t.shape) +
                          ", " + std::to_string(elementsPerSample(t.shape)) + "}");
-  for (unsigned state : train.updateState)
-    updateRows.push_back(std::to_string(state));
-  std::string updates = "{";
-  for (size_t i = 0; i < updateRows.size(); ++i)
-    updates += (i ? ", " : "") + updateRows[i];
-  updates += updateRows.empty() ? "0}" : "}";
+  std::string updates = indexList(train.updateState);
   const IOTensor &labels = program.inputs[train.numDataInputs];
 
   std::string text;
@@ -95,15 +95,11 @@ std::string emitTrainTables(const LibraryProgram &library) {
     return text;
   }
   const TrainingForward &tf = *library.trainingForward;
-  std::vector<std::string> tfActivations, tfSlots, tfUpdates;
+  std::vector<std::string> tfActivations, tfSlots;
   for (const Activation &a : tf.program.activations)
     tfActivations.push_back(activationRow(a));
   for (const Slot &slot : tf.program.slots)
     tfSlots.push_back(slotRow(slot));
-  std::string tfUpdateList = "{";
-  for (size_t k = 0; k < tf.updateState.size(); ++k)
-    tfUpdateList += (k ? ", " : "") + std::to_string(tf.updateState[k]);
-  tfUpdateList += tf.updateState.empty() ? "0}" : "}";
   os << "#define TRAIN_FORWARD 1\n"
      << "#define NUM_TF_ACTIVATIONS " << tf.program.activations.size() << "\n"
      << "#define NUM_TF_SLOTS " << tf.program.slots.size() << "\n"
@@ -113,7 +109,7 @@ std::string emitTrainTables(const LibraryProgram &library) {
      << "static const slot_info tf_slot_table[ARRAY(NUM_TF_SLOTS)] = "
      << tableInitializer(tfSlots) << ";\n"
      << "/* next_stats[k] is the next value of state[tf_update_state[k]]. */\n"
-     << "static const int32_t tf_update_state[ARRAY(NUM_TF_UPDATES)] = " << tfUpdateList
+     << "static const int32_t tf_update_state[ARRAY(NUM_TF_UPDATES)] = " << indexList(tf.updateState)
      << ";\n";
   return text;
 }
@@ -179,13 +175,8 @@ std::string emitTrainingForward(const LibraryProgram &library, const EmitInfo &i
     os << (i < program.inputs.size() ? ", const kiln_tensor *" : ", kiln_tensor *")
        << tensors[i]->name;
   os << ", int64_t batch) {\n";
-  for (const IOTensor *t : tensors) {
-    size_t rank = std::max<size_t>(t->shape.size(), 1);
-    os << "  static const int64_t " << t->name << "_shape[" << rank
-       << "] = " << shapeInitializer(t->shape) << ";\n"
-       << "  halide_dimension_t " << t->name << "_dims[" << rank << "];\n"
-       << "  halide_buffer_t " << t->name << "_buffer;\n";
-  }
+  for (const IOTensor *t : tensors)
+    os << bufferLocals(*t);
   os << "  int error = 0;\n  const char *failed = NULL;\n  int32_t k;\n"
      << "  kiln_status status;\n"
      << "  if (batch > TRAIN_MAX_BATCH)\n"
@@ -202,13 +193,8 @@ std::string emitTrainingForward(const LibraryProgram &library, const EmitInfo &i
     if (info.gpu && i < program.inputs.size())
       os << "  " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
   }
-  for (const KernelCall &call : program.kernels) {
-    os << "  error = " << call.symbol << "(";
-    for (ValueRef operand : call.operands)
-      os << trainingForwardValue(tf, operand) << ", ";
-    os << trainingForwardValue(tf, call.result) << ");\n"
-       << "  if (error) {\n    failed = \"" << call.name << "\";\n    goto done;\n  }\n";
-  }
+  os << kernelCalls(
+      program, [&](ValueRef ref) { return trainingForwardValue(tf, ref); }, "  ");
   if (info.gpu)
     for (const KernelCall &call : program.kernels)
       if (call.result.kind == ValueRef::Kind::Output && call.result.index < tf.numOutputs)
@@ -234,14 +220,9 @@ std::string emitTrainingForward(const LibraryProgram &library, const EmitInfo &i
       os << "  model->next_stats_buffers[" << copy.output - tf.numOutputs
          << "].flags = halide_buffer_flag_host_dirty;\n";
   }
-  os << "  for (k = 0; k < NUM_TF_UPDATES; ++k) {\n"
-     << "    int32_t s = tf_update_state[k];\n"
-     << "    float *host = model->state[s];\n"
-     << "    halide_buffer_t buffer = model->state_buffers[s];\n"
-     << "    model->state[s] = model->next_stats[k];\n"
-     << "    model->state_buffers[s] = model->next_stats_buffers[k];\n"
-     << "    model->next_stats[k] = host;\n"
-     << "    model->next_stats_buffers[k] = buffer;\n  }\n"
+  os << "  for (k = 0; k < NUM_TF_UPDATES; ++k)\n"
+     << "    swap_into_state(model, tf_update_state[k], &model->next_stats[k],\n"
+     << "                    &model->next_stats_buffers[k]);\n"
      << "done:\n";
   if (info.gpu)
     for (const IOTensor *t : tensors)
@@ -265,13 +246,8 @@ std::string emitTrainStep(const LibraryProgram &library, const EmitInfo &info) {
   for (const IOTensor *t : data)
     os << ", const kiln_tensor *" << t->name;
   os << ", const kiln_tensor *labels,\n    const kiln_optimizer_params *optimizer, float *loss) {\n";
-  for (const IOTensor *t : data) {
-    size_t rank = std::max<size_t>(t->shape.size(), 1);
-    os << "  static const int64_t " << t->name << "_shape[" << rank
-       << "] = " << shapeInitializer(t->shape) << ";\n"
-       << "  halide_dimension_t " << t->name << "_dims[" << rank << "];\n"
-       << "  halide_buffer_t " << t->name << "_buffer;\n";
-  }
+  for (const IOTensor *t : data)
+    os << bufferLocals(*t);
   os << "  kiln_optimizer_params defaults;\n  int64_t batch = 1;\n  int error = 0;\n"
      << "  const char *failed = NULL;\n  kiln_status status;\n  float value;\n"
      << "  if (loss)\n    *loss = 0.0f;\n"
@@ -279,24 +255,7 @@ std::string emitTrainStep(const LibraryProgram &library, const EmitInfo &info) {
      << "_train_step: model is NULL\");\n"
      << "  if (!loss)\n    return kiln_fail(KILN_INVALID_ARGUMENT, \"" << m
      << "_train_step: loss is NULL\");\n";
-  for (const IOTensor *t : data)
-    os << "  status = kiln_tensor_check(" << t->name << ", \"" << m << "_train_step: " << t->name
-       << "\", KILN_F32, " << t->shape.size() << ", " << t->name << "_shape);\n"
-       << "  if (status != KILN_OK)\n    return status;\n";
-  const IOTensor *batchSource = nullptr;
-  for (const IOTensor *t : data) {
-    if (t->shape.empty() || t->shape[0] != kBatch)
-      continue;
-    if (!batchSource) {
-      batchSource = t;
-      os << "  batch = " << t->name << "->shape[0];\n";
-      continue;
-    }
-    os << "  if (" << t->name << "->shape[0] != batch)\n"
-       << "    return kiln_fail(KILN_SHAPE_MISMATCH, \"" << m << "_train_step: " << t->name
-       << " has batch %lld but " << batchSource->name << " has %lld\", (long long)" << t->name
-       << "->shape[0], (long long)batch);\n";
-  }
+  os << tensorChecks(data, m + "_train_step");
   // The whole batch is one step: batch statistics and the loss's mean are over all of it.
   os << "  status = check_labels(labels, batch);\n  if (status != KILN_OK)\n    return status;\n"
      << "  if (batch > TRAIN_MAX_BATCH)\n"
@@ -317,13 +276,7 @@ std::string emitTrainStep(const LibraryProgram &library, const EmitInfo &info) {
       os << "  " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
   }
   // Every kernel writes scratch (activations, results): the state is only read until commit().
-  for (const KernelCall &call : program.kernels) {
-    os << "  error = " << call.symbol << "(";
-    for (ValueRef operand : call.operands)
-      os << trainValue(train, operand) << ", ";
-    os << trainValue(train, call.result) << ");\n"
-       << "  if (error) {\n    failed = \"" << call.name << "\";\n    goto done;\n  }\n";
-  }
+  os << kernelCalls(program, [&](ValueRef ref) { return trainValue(train, ref); }, "  ");
   if (info.gpu)
     os << "  error = halide_copy_to_host(NULL, &model->result_buffers[0]);\n"
        << "  if (error) {\n    failed = \"copy of the loss to the host\";\n    goto done;\n  }\n";

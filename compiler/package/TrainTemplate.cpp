@@ -42,54 +42,41 @@ static kiln_status load_step(const kiln_weights *weights, const char *path, int6
   return KILN_OK;
 }
 
-/* The training step's buffers that do not depend on the batch. */
+/* The training step's buffers that do not depend on the batch, and the training-mode forward
+ * pass's. */
 static kiln_status create_training(@MODEL@ *model) {
   static const int64_t hyper_shape[1] = {8};
   int32_t i;
-  model->train.info = train_activation_table;
-  model->train.count = NUM_TRAIN_ACTIVATIONS;
-  model->train.slot_info = train_slot_table;
-  model->train.num_slots = NUM_TRAIN_SLOTS;
-  model->train.slots = model->train_slots;
-  model->train.dims = model->train_activation_dims;
-  model->train.buffers = model->train_activation_buffers;
-  model->train.entry = "@MODEL@_train_step";
+  kiln_status status;
   for (i = 0; i < NUM_RESULTS; ++i) {
-    model->results[i] = (float *)allocate(result_table[i].elements * (int64_t)sizeof(float));
+    model->results[i] = allocate_tensor(&model->result_buffers[i], model->result_dims[i],
+                                        result_table[i].rank, result_table[i].shape,
+                                        result_table[i].elements);
     if (!model->results[i])
       return kiln_fail(KILN_OUT_OF_MEMORY,
                        "@MODEL@_create: cannot allocate the training step's results");
-    memset(model->results[i], 0, (size_t)result_table[i].elements * sizeof(float));
-    describe(&model->result_buffers[i], model->result_dims[i], model->results[i],
-             result_table[i].rank, result_table[i].shape, 1);
   }
   describe(&model->hyper_buffer, model->hyper_dims, model->hyper, 1, hyper_shape, 1);
+  status = set_create(&model->train, train_activation_table, NUM_TRAIN_ACTIVATIONS,
+                      train_slot_table, NUM_TRAIN_SLOTS, model->train_slots,
+                      model->train_activation_dims, model->train_activation_buffers,
+                      "@MODEL@_train_step");
 #if TRAIN_FORWARD
-  model->tf.info = tf_activation_table;
-  model->tf.count = NUM_TF_ACTIVATIONS;
-  model->tf.slot_info = tf_slot_table;
-  model->tf.num_slots = NUM_TF_SLOTS;
-  model->tf.slots = model->tf_slots;
-  model->tf.dims = model->tf_activation_dims;
-  model->tf.buffers = model->tf_activation_buffers;
-  model->tf.entry = "@MODEL@_forward";
-  for (i = 0; i < NUM_TF_UPDATES; ++i) {
+  for (i = 0; i < NUM_TF_UPDATES && status == KILN_OK; ++i) {
     const state_info *info = &state_table[tf_update_state[i]];
-    model->next_stats[i] = (float *)allocate(info->elements * (int64_t)sizeof(float));
+    model->next_stats[i] = allocate_tensor(&model->next_stats_buffers[i],
+                                           model->next_stats_dims[i], info->rank, info->shape,
+                                           info->elements);
     if (!model->next_stats[i])
-      return kiln_fail(KILN_OUT_OF_MEMORY,
-                       "@MODEL@_create: cannot allocate the training-mode statistics");
-    memset(model->next_stats[i], 0, (size_t)info->elements * sizeof(float));
-    describe(&model->next_stats_buffers[i], model->next_stats_dims[i], model->next_stats[i],
-             info->rank, info->shape, 1);
+      status = kiln_fail(KILN_OUT_OF_MEMORY,
+                         "@MODEL@_create: cannot allocate the training-mode statistics");
   }
-  {
-    kiln_status status = set_allocate_fixed(&model->tf, "@MODEL@");
-    if (status != KILN_OK)
-      return status;
-  }
+  if (status == KILN_OK)
+    status = set_create(&model->tf, tf_activation_table, NUM_TF_ACTIVATIONS, tf_slot_table,
+                        NUM_TF_SLOTS, model->tf_slots, model->tf_activation_dims,
+                        model->tf_activation_buffers, "@MODEL@_forward");
 #endif
-  return set_allocate_fixed(&model->train, "@MODEL@");
+  return status;
 }
 
 /* The activations and the labels' buffer for a step of `batch` samples. */
@@ -195,19 +182,23 @@ static void fill_hyper(@MODEL@ *model, const kiln_optimizer_params *p) {
 #endif
 }
 
-/* Makes a step's results the state: each updated tensor swaps buffers (host and device) with
- * its result, so nothing is copied and the old values become the next step's scratch. */
+/* Makes a computed next value (host and buffer, device copy included) state tensor s's value by
+ * swapping: nothing is copied, and the old value becomes the next call's scratch. */
+static void swap_into_state(@MODEL@ *model, int32_t s, float **host, halide_buffer_t *buffer) {
+  float *old_host = model->state[s];
+  halide_buffer_t old_buffer = model->state_buffers[s];
+  model->state[s] = *host;
+  model->state_buffers[s] = *buffer;
+  *host = old_host;
+  *buffer = old_buffer;
+}
+
+/* Makes a step's results the state. */
 static void commit(@MODEL@ *model) {
   int32_t k;
-  for (k = 0; k < NUM_UPDATES; ++k) {
-    int32_t s = update_state[k];
-    float *host = model->state[s];
-    halide_buffer_t buffer = model->state_buffers[s];
-    model->state[s] = model->results[1 + k];
-    model->state_buffers[s] = model->result_buffers[1 + k];
-    model->results[1 + k] = host;
-    model->result_buffers[1 + k] = buffer;
-  }
+  for (k = 0; k < NUM_UPDATES; ++k)
+    swap_into_state(model, update_state[k], &model->results[1 + k],
+                    &model->result_buffers[1 + k]);
   model->step += 1;
 }
 

@@ -23,6 +23,7 @@ typedef struct train_config {
   const char *data_dir, *out, *resume, *csv, *plot, *schedule;
   int64_t epochs, batch, seed, threads, limit, test_limit, log_every, stop_after;
   double lr, momentum, weight_decay;
+  int cosine; /* --schedule cosine, parsed once */
 } train_config;
 
 /* The learning rate of step `step` (0-based) of `total`: constant, or cosine annealing from lr
@@ -30,7 +31,7 @@ typedef struct train_config {
  * function of the step count alone, so a resumed run continues the same curve. */
 static float learning_rate_at(const train_config *config, int64_t step, int64_t total) {
   const double pi = 3.14159265358979323846;
-  if (strcmp(config->schedule, "cosine") != 0 || total <= 0)
+  if (!config->cosine || total <= 0)
     return (float)config->lr;
   return (float)(config->lr * 0.5 * (1.0 + cos(pi * (double)step / (double)total)));
 }
@@ -234,7 +235,7 @@ static kiln_status train_epoch(const train_config *config, run_state *run, int64
 
 int lenet_train_main(int argc, char **argv) {
   train_config config = {NULL, NULL, NULL, NULL, NULL, "cosine", 10, 64, 0, 0, 0, 0, 0, 0, -1.0,
-                         0.9, 0.0};
+                         0.9, 0.0, 0};
   const lenet_flag flags[] = {
       {"data", LENET_FLAG_STRING, &config.data_dir, 0, 0, 1, "DIR",
        "the directory holding train-* and t10k-*-ubyte[.gz] (Fashion-MNIST or MNIST)", 0, 0},
@@ -286,7 +287,8 @@ int lenet_train_main(int argc, char **argv) {
                                  (int)(sizeof flags / sizeof flags[0]));
   if (parsed)
     return parsed == 2 ? 0 : 1;
-  if (strcmp(config.schedule, "cosine") != 0 && strcmp(config.schedule, "constant") != 0) {
+  config.cosine = strcmp(config.schedule, "cosine") == 0;
+  if (!config.cosine && strcmp(config.schedule, "constant") != 0) {
     fprintf(stderr, "lenet %s: error: --schedule %s: expected cosine or constant (see lenet "
             "train --help)\n", kCommand, config.schedule);
     return 1;

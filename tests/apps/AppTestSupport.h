@@ -3,6 +3,8 @@
 #ifndef KILN_TESTS_APPS_APPTESTSUPPORT_H
 #define KILN_TESTS_APPS_APPTESTSUPPORT_H
 
+#include "support/Files.h"
+
 #include <gtest/gtest.h>
 
 #include <zlib.h>
@@ -20,33 +22,8 @@
 
 namespace kiln::apptest {
 
-class TempDir {
-public:
-  TempDir() {
-    const char *base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/kiln-apps-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (mkdtemp(buffer.data()))
-      path_ = buffer.data();
-    EXPECT_FALSE(path_.empty()) << "mkdtemp failed for " << pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty())
-      std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string &path() const { return path_; }
-  std::string file(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
-};
-
-inline std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using testsupport::TempDir;
+using testsupport::readFile;
 
 inline void writeFile(const std::string &path, const std::string &bytes, bool gzip) {
   if (gzip) {
@@ -57,9 +34,7 @@ inline void writeFile(const std::string &path, const std::string &bytes, bool gz
     ASSERT_EQ(gzclose(file), Z_OK);
     return;
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
+  testsupport::writeFile(path, bytes);
 }
 
 inline std::string bigEndian32(uint32_t value) {

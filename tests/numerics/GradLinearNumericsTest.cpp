@@ -51,19 +51,24 @@ ConvConfig randomConv(std::mt19937 &rng, int64_t spatial, bool unitStride = fals
   return c;
 }
 
+// conv_backward_data of a random dy and weight of `conv`'s shapes against the reference; "" when
+// they agree.
+std::string checkConvBackwardData(const ConvConfig &conv, std::mt19937 &rng, unsigned seed,
+                                  int config) {
+  OpCase c;
+  c.inputs = {randomTensor(conv.output, rng), randomTensor(conv.weight, rng)};
+  c.argTypes = {mlirType(conv.output, true), mlirType(conv.weight, false)};
+  c.resultType = mlirType(conv.input, true);
+  c.op = "nn.conv_backward_data %a0, %a1" + conv.attributes() + " : (" + c.argTypes[0] + ", " +
+         c.argTypes[1] + ") -> " + c.resultType;
+  Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], conv.params, conv.input);
+  return checkAgainstReference(c, ref, seed, config);
+}
+
 TEST(GradNumerics, ConvBackwardData) {
   std::mt19937 rng(kSeed);
-  for (int config = 0; config < 150; ++config) {
-    ConvConfig conv = randomConv(rng, 1 + config % 3);
-    OpCase c;
-    c.inputs = {randomTensor(conv.output, rng), randomTensor(conv.weight, rng)};
-    c.argTypes = {mlirType(conv.output, true), mlirType(conv.weight, false)};
-    c.resultType = mlirType(conv.input, true);
-    c.op = "nn.conv_backward_data %a0, %a1" + conv.attributes() + " : (" + c.argTypes[0] + ", " +
-           c.argTypes[1] + ") -> " + c.resultType;
-    Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], conv.params, conv.input);
-    ASSERT_EQ(checkAgainstReference(c, ref, kSeed, config), "");
-  }
+  for (int config = 0; config < 150; ++config)
+    ASSERT_EQ(checkConvBackwardData(randomConv(rng, 1 + config % 3), rng, kSeed, config), "");
 }
 
 // Stride 1, where the code generator picks between gathering over every tap and, when dy is
@@ -81,14 +86,7 @@ TEST(GradNumerics, ConvBackwardDataStrideOneBothForms) {
       bytes *= static_cast<double>(conv.weight[i] * conv.output[i]);
     }
     (gathered >= 1.5 * useful && bytes <= 256 * 1024 ? columns : gathers) += 1;
-    OpCase c;
-    c.inputs = {randomTensor(conv.output, rng), randomTensor(conv.weight, rng)};
-    c.argTypes = {mlirType(conv.output, true), mlirType(conv.weight, false)};
-    c.resultType = mlirType(conv.input, true);
-    c.op = "nn.conv_backward_data %a0, %a1" + conv.attributes() + " : (" + c.argTypes[0] + ", " +
-           c.argTypes[1] + ") -> " + c.resultType;
-    Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], conv.params, conv.input);
-    ASSERT_EQ(checkAgainstReference(c, ref, kSeed + 3, config), "");
+    ASSERT_EQ(checkConvBackwardData(conv, rng, kSeed + 3, config), "");
   }
   EXPECT_GE(columns, 20);
   EXPECT_GE(gathers, 20);
@@ -97,31 +95,24 @@ TEST(GradNumerics, ConvBackwardDataStrideOneBothForms) {
 // LeNet's conv2 gradient (the column form's reason to exist) and a grouped, dilated 2-D one.
 TEST(GradNumerics, ConvBackwardDataColumnsLenetShapes) {
   std::mt19937 rng(kSeed + 4);
-  struct Case {
-    std::vector<int64_t> dy, w, dx;
-    std::string attributes;
-  };
-  for (const Case &k : {Case{{3, 50, 8, 8}, {50, 20, 5, 5}, {3, 20, 12, 12},
-                             " strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1"},
-                        Case{{2, 6, 5, 7}, {6, 2, 3, 3}, {2, 4, 7, 9},
-                             " strides = [1, 1] padding = [1, 1, 1, 1] dilations = [2, 2] groups = 2"}}) {
-    OpCase c;
-    c.inputs = {randomTensor(k.dy, rng), randomTensor(k.w, rng)};
-    c.argTypes = {mlirType(k.dy, true), mlirType(k.w, false)};
-    c.resultType = mlirType(k.dx, true);
-    c.op = "nn.conv_backward_data %a0, %a1" + k.attributes + " : (" + c.argTypes[0] + ", " +
-           c.argTypes[1] + ") -> " + c.resultType;
-    reference::ConvParams params;
-    params.strides = {1, 1};
-    params.dilations = k.attributes.find("dilations = [2, 2]") != std::string::npos
-                           ? std::vector<int64_t>{2, 2}
-                           : std::vector<int64_t>{1, 1};
-    params.groups = k.attributes.find("groups = 2") != std::string::npos ? 2 : 1;
-    params.padding = params.groups == 2 ? std::vector<int64_t>{1, 1, 1, 1}
-                                        : std::vector<int64_t>{0, 0, 0, 0};
-    Tensor ref = reference::convBackwardData(c.inputs[0], c.inputs[1], params, k.dx);
-    ASSERT_EQ(checkAgainstReference(c, ref, kSeed + 4, 0), "") << c.op;
-  }
+  ConvConfig lenet;
+  lenet.input = {3, 20, 12, 12};
+  lenet.weight = {50, 20, 5, 5};
+  lenet.output = {3, 50, 8, 8};
+  lenet.params.strides = {1, 1};
+  lenet.params.dilations = {1, 1};
+  lenet.params.padding = {0, 0, 0, 0};
+  lenet.params.groups = 1;
+  ConvConfig grouped;
+  grouped.input = {2, 4, 7, 9};
+  grouped.weight = {6, 2, 3, 3};
+  grouped.output = {2, 6, 5, 7};
+  grouped.params.strides = {1, 1};
+  grouped.params.dilations = {2, 2};
+  grouped.params.padding = {1, 1, 1, 1};
+  grouped.params.groups = 2;
+  for (const ConvConfig &conv : {lenet, grouped})
+    ASSERT_EQ(checkConvBackwardData(conv, rng, kSeed + 4, 0), "") << conv.attributes();
 }
 
 TEST(GradNumerics, ConvBackwardFilter) {

@@ -228,40 +228,41 @@ OpCase typedCase(std::vector<std::string> argTypes, const std::string &op,
   return c;
 }
 
-bool runKernel(const OpCase &c, Tensor *out, std::string *error) {
+namespace {
+
+// Builds the case, runs it once (which JIT-compiles it), then again for as long as
+// keepRunning() says; *out, when given, receives the result.
+bool runCase(const OpCase &c, std::string *error, const std::function<bool()> &keepRunning,
+             Tensor *out) {
   BuiltKernel built;
   Halide::Buffer<float> result;
   std::vector<int64_t> shape;
   if (!buildCase(c, "host", built, error) || !bindCase(c, built, &result, &shape, error))
     return false;
   try {
-    built.pipeline.output.realize(result, built.target.halide); // compiles, then runs
+    do
+      built.pipeline.output.realize(result, built.target.halide);
+    while (keepRunning());
   } catch (const Halide::Error &e) {
     *error = std::string("the kernel failed: ") + e.what() + "\nop: " + c.op;
     return false;
   }
-  out->shape = shape;
-  out->data.assign(result.data(), result.data() + result.number_of_elements());
+  if (out) {
+    out->shape = shape;
+    out->data.assign(result.data(), result.data() + result.number_of_elements());
+  }
   return true;
+}
+
+} // namespace
+
+bool runKernel(const OpCase &c, Tensor *out, std::string *error) {
+  return runCase(c, error, [] { return false; }, out);
 }
 
 bool runKernelRepeatedly(const OpCase &c, std::string *error,
                          const std::function<bool()> &keepRunning) {
-  BuiltKernel built;
-  Halide::Buffer<float> result;
-  std::vector<int64_t> shape;
-  if (!buildCase(c, "host", built, error) || !bindCase(c, built, &result, &shape, error))
-    return false;
-  try {
-    built.pipeline.output.compile_jit(built.target.halide);
-    built.pipeline.output.realize(result, built.target.halide); // warm: caches, thread pool
-    while (keepRunning())
-      built.pipeline.output.realize(result, built.target.halide);
-  } catch (const Halide::Error &e) {
-    *error = std::string("the kernel failed: ") + e.what() + "\nop: " + c.op;
-    return false;
-  }
-  return true;
+  return runCase(c, error, keepRunning, nullptr);
 }
 
 bool compileKernelFor(const OpCase &c, const std::string &target, std::string *error,

@@ -3,6 +3,7 @@
 #define KILN_TESTS_PACKAGE_PACKAGETESTSUPPORT_H
 
 #include "lenet.h"
+#include "support/Files.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -61,12 +62,7 @@ inline std::vector<float> forward(lenet *model, std::vector<float> input, int64_
   return logits;
 }
 
-inline std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testsupport::readFile;
 
 inline void writeFile(const std::string &path, const std::string &bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

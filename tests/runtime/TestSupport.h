@@ -2,6 +2,8 @@
 #ifndef KILN_TESTS_RUNTIME_TESTSUPPORT_H
 #define KILN_TESTS_RUNTIME_TESTSUPPORT_H
 
+#include "support/Files.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,48 +17,9 @@
 
 namespace kiln_test {
 
-// A fresh directory, removed with everything in it at the end of the test.
-class TempDir {
-public:
-  TempDir() {
-    const char *base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/kiln-runtime-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (mkdtemp(buffer.data()))
-      path_ = buffer.data();
-    EXPECT_FALSE(path_.empty()) << "mkdtemp failed for " << pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty())
-      std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string &path() const { return path_; }
-  std::string file(const std::string &name) const { return path_ + "/" + name; }
-  // The names of the entries in the directory, sorted.
-  std::vector<std::string> list() const {
-    std::vector<std::string> names;
-    for (const auto &entry : std::filesystem::directory_iterator(path_))
-      names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-private:
-  std::string path_;
-};
-
-inline void writeFile(const std::string &path, const std::string &bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-inline std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using kiln::testsupport::TempDir;
+using kiln::testsupport::readFile;
+using kiln::testsupport::writeFile;
 
 // The bytes of a value in host (little-endian) order.
 template <typename T> std::string bytesOf(const std::vector<T> &values) {

@@ -29,31 +29,60 @@ std::vector<float> randomData(size_t n) {
   return v;
 }
 
+// A generated model for the length of a benchmark, or the benchmark skipped with the library's
+// message; threads as threads() says.
+template <typename M> class Model {
+public:
+  Model(benchmark::State &state, kiln_status (*create)(const kiln_options *, M **),
+        void (*destroy)(M *))
+      : destroy_(destroy) {
+    kiln_options options;
+    kiln_options_init(&options);
+    options.num_threads = threads();
+    if (create(&options, &model_) != KILN_OK)
+      state.SkipWithError(kiln_last_error());
+  }
+  ~Model() { destroy_(model_); }
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+  M *get() const { return model_; }
+
+private:
+  M *model_ = nullptr;
+  void (*destroy_)(M *);
+};
+
+// Times `call` (a kiln_status) per iteration; a failure stops the benchmark with its message.
+// `images` and `flops` are per iteration (0: no such counter).
+template <typename Call>
+void timeCalls(benchmark::State &state, Call call, double images, double flops) {
+  for (auto _ : state)
+    if (call() != KILN_OK) {
+      state.SkipWithError(kiln_last_error());
+      return;
+    }
+  if (images > 0)
+    state.counters["img/s"] =
+        benchmark::Counter(images, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // LeNet: 2·MACs per image = 2·(20·24·24·25 + 50·8·8·500 + 800·500 + 500·10).
 constexpr double kLenetFlops = 2.0 * (20 * 24 * 24 * 25 + 50 * 8 * 8 * 500 + 800 * 500 + 500 * 10);
 
 void BM_LenetForward(benchmark::State &state) {
   int64_t n = state.range(0);
-  kiln_options options;
-  kiln_options_init(&options);
-  options.num_threads = threads();
-  lenet *model = nullptr;
-  if (lenet_create(&options, &model) != KILN_OK) {
-    state.SkipWithError(kiln_last_error());
+  Model<lenet> model(state, lenet_create, lenet_destroy);
+  if (!model.get())
     return;
-  }
   std::vector<float> x = randomData(n * 28 * 28), y(n * 10);
   int64_t xs[] = {n, 1, 28, 28}, ys[] = {n, 10};
   kiln_tensor data = kiln_tensor_view(x.data(), KILN_F32, 4, xs);
   kiln_tensor logits = kiln_tensor_view(y.data(), KILN_F32, 2, ys);
-  for (auto _ : state)
-    if (lenet_forward(model, &data, &logits) != KILN_OK) {
-      state.SkipWithError(kiln_last_error());
-      break;
-    }
-  state.counters["img/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(n * kLenetFlops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  lenet_destroy(model);
+  timeCalls(
+      state, [&] { return lenet_forward(model.get(), &data, &logits); }, double(n),
+      n * kLenetFlops);
 }
 BENCHMARK(BM_LenetForward)->Arg(1)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
 
@@ -62,14 +91,9 @@ BENCHMARK(BM_LenetForward)->Arg(1)->Arg(64)->Arg(256)->UseRealTime()->Unit(bench
 // many iterations Google Benchmark runs. GFLOP/s counts 3x the forward's, as the peers do.
 void BM_LenetTrainStep(benchmark::State &state) {
   int64_t n = state.range(0);
-  kiln_options options;
-  kiln_options_init(&options);
-  options.num_threads = threads();
-  lenet *model = nullptr;
-  if (lenet_create(&options, &model) != KILN_OK) {
-    state.SkipWithError(kiln_last_error());
+  Model<lenet> model(state, lenet_create, lenet_destroy);
+  if (!model.get())
     return;
-  }
   std::vector<float> x = randomData(n * 28 * 28);
   std::vector<int64_t> y(n);
   for (int64_t i = 0; i < n; ++i)
@@ -82,37 +106,23 @@ void BM_LenetTrainStep(benchmark::State &state) {
   params.learning_rate = 0.01f;
   params.momentum = 0.9f;
   float loss = 0;
-  for (auto _ : state)
-    if (lenet_train_step(model, &data, &labels, &params, &loss) != KILN_OK) {
-      state.SkipWithError(kiln_last_error());
-      break;
-    }
-  state.counters["img/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(3 * n * kLenetFlops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  lenet_destroy(model);
+  timeCalls(
+      state, [&] { return lenet_train_step(model.get(), &data, &labels, &params, &loss); },
+      double(n), 3 * n * kLenetFlops);
 }
 BENCHMARK(BM_LenetTrainStep)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_LectureConv(benchmark::State &state) {
-  kiln_options options;
-  kiln_options_init(&options);
-  options.num_threads = threads();
-  conv100 *model = nullptr;
-  if (conv100_create(&options, &model) != KILN_OK) {
-    state.SkipWithError(kiln_last_error());
+  Model<conv100> model(state, conv100_create, conv100_destroy);
+  if (!model.get())
     return;
-  }
   std::vector<float> x = randomData(100 * 68 * 68), y(100 * 64 * 64);
   int64_t xs[] = {1, 100, 68, 68}, ys[] = {1, 100, 64, 64};
   kiln_tensor in = kiln_tensor_view(x.data(), KILN_F32, 4, xs);
   kiln_tensor out = kiln_tensor_view(y.data(), KILN_F32, 4, ys);
-  for (auto _ : state)
-    if (conv100_forward(model, &in, &out) != KILN_OK) {
-      state.SkipWithError(kiln_last_error());
-      break;
-    }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 100 * 100 * 25 * 64 * 64 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  conv100_destroy(model);
+  timeCalls(
+      state, [&] { return conv100_forward(model.get(), &in, &out); }, 0,
+      2.0 * 100 * 100 * 25 * 64 * 64);
 }
 BENCHMARK(BM_LectureConv)->UseRealTime()->Unit(benchmark::kMillisecond);
 
