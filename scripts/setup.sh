@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # compiler toolchain and build
-  g++ cmake ninja-build ccache python3 pkg-config
+  g++ cmake ninja-build ccache python3 pkg-config binutils
   # MLIR/LLVM 19 (mlir-tblgen, FileCheck, lit) and Halide 14
   libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools libhalide14-0-dev
   # tests, benchmarks and the runtime's libraries

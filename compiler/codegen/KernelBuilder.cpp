@@ -1,6 +1,7 @@
 // Builds a kernel.fused region into a Halide pipeline and compiles it ahead of time. Halide
 // reports errors by exception; they are caught here, at the one boundary, and become MLIR
 // diagnostics at the kernel's location.
+#include "codegen/HostTarget.h"
 #include "codegen/Lowering.h"
 #include "codegen/Schedules.h"
 
@@ -18,7 +19,7 @@ namespace kiln::codegen {
 FailureOr<TargetSpec> parseTarget(llvm::StringRef name, Location loc) {
   TargetSpec spec;
   spec.name = name.str();
-  Target host = get_host_target();
+  Target host = resolveHostTarget();
   if (name == "host") {
     spec.halide = host;
   } else if (name == "x86-64-avx2") {

@@ -282,6 +282,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
       {"MODEL", program.name},
       {"SOURCE", info.source},
       {"TARGET", info.target},
+      {"HALIDE_TARGET", info.halideTarget},
+      {"CPU_FEATURES", info.cpuFeatures},
       {"NUM_STATE", std::to_string(library.state.size())},
       {"NUM_REQUIRED", std::to_string(library.numRequired())},
       {"NUM_ACTIVATIONS", std::to_string(program.activations.size())},

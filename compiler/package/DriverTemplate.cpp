@@ -13,6 +13,9 @@ const char *const kDriverPrologue = R"(/* @MODEL@_driver.c: the host side of mod
 #include "@MODEL@.h"
 
 #include <HalideRuntime.h>
+#if @GPU@
+#include <HalideRuntimeCuda.h>
+#endif
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +31,10 @@ const char *const kDriverPrologue = R"(/* @MODEL@_driver.c: the host side of mod
 /* The most samples the forward kernels process at once: @CHUNK_DOC@ */
 #define CHUNK @CHUNK@LL
 #define SEED @SEED@ULL
+/* The Halide target the kernels were compiled for, and the CPU features (LLVM's names) their
+ * code may use: @MODEL@_create refuses a CPU that lacks one, rather than die of SIGILL. */
+#define HALIDE_TARGET "@HALIDE_TARGET@"
+#define CPU_FEATURES "@CPU_FEATURES@"
 #define GPU @GPU@
 #define TRAIN @TRAIN@ /* the library has @MODEL@_train_step */
 #define ARRAY(n) ((n) > 0 ? (n) : 1)
@@ -318,6 +325,32 @@ static void initialize_weights(@MODEL@ *model) {
   }
 }
 
+const char *@MODEL@_target(void) { return HALIDE_TARGET; }
+
+#if GPU
+/* Allocates and frees one float on the device, so that a missing driver or GPU is reported by
+ * @MODEL@_create rather than by the first kernel. */
+static kiln_status probe_device(void) {
+  static const int64_t one[1] = {1};
+  float value = 0;
+  halide_dimension_t dim[1];
+  halide_buffer_t probe;
+  int error;
+  memset(&probe, 0, sizeof probe);
+  describe(&probe, dim, &value, 1, one, 1);
+  error = halide_device_malloc(NULL, &probe, halide_cuda_device_interface());
+  if (error) {
+    kiln_status_from_halide(error, "probe");
+    return kiln_fail(KILN_DEVICE_ERROR,
+                     "@MODEL@_create: no usable CUDA device for this library (target @TARGET@): "
+                     "%s",
+                     kiln_last_error());
+  }
+  halide_device_free(NULL, &probe);
+  return KILN_OK;
+}
+#endif
+
 kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
   kiln_options defaults;
   @MODEL@ *model;
@@ -345,6 +378,18 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
                      "@MODEL@_create: device %d requested, but this library was compiled for "
                      "the CPU (target @TARGET@); use device 0",
                      (int)options->device);
+#endif
+  status = kiln_cpu_check("@MODEL@_create", HALIDE_TARGET, CPU_FEATURES);
+  if (status != KILN_OK)
+    return status;
+  /* Halide's default handler aborts the process; Kiln's records the message for the status. */
+  halide_set_error_handler(kiln_halide_error_handler);
+#if GPU
+  if (options->device > 0)
+    halide_set_gpu_device(options->device - 1);
+  status = probe_device();
+  if (status != KILN_OK)
+    return status;
 #endif
   model = (@MODEL@ *)calloc(1, sizeof *model);
   if (!model)
@@ -377,8 +422,6 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
 #if GPU
   for (i = 0; i < NUM_STATE; ++i)
     model->state_buffers[i].flags = halide_buffer_flag_host_dirty;
-  if (options->device > 0)
-    halide_set_gpu_device(options->device - 1);
 #endif
   halide_set_num_threads(kiln_resolve_num_threads(options->num_threads));
   *out_model = model;

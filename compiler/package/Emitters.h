@@ -16,6 +16,8 @@ namespace kiln::package {
 struct EmitInfo {
   std::string source; // the model file's name
   std::string target; // --target
+  std::string halideTarget; // the resolved Halide target string the kernels were compiled for
+  std::string cpuFeatures;  // comma-separated CPU features the code needs (checked at create)
   uint64_t seed = 0;  // of the default initial weights
   bool gpu = false;   // kernels run on CUDA: keep device copies, copy outputs back
 };

@@ -124,8 +124,13 @@ typedef struct @MODEL@ @MODEL@;
  * On success *out_model owns the model (free it with @MODEL@_destroy); on failure it is NULL and
  * the status tells why: KILN_INVALID_ARGUMENT (out_model NULL, an option out of range),
  * KILN_IO_ERROR, KILN_CORRUPT_FILE, KILN_MISSING_TENSOR, KILN_SHAPE_MISMATCH, KILN_DTYPE_MISMATCH
- * (the weights file), KILN_DEVICE_ERROR, KILN_OUT_OF_MEMORY. */
+ * (the weights file), KILN_DEVICE_ERROR (no usable device), KILN_UNSUPPORTED_CPU (the CPU lacks
+ * an instruction set the library was compiled for; the message names each), KILN_OUT_OF_MEMORY. */
 kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model);
+
+/* The Halide target string the library's kernels were compiled for
+ * ("x86-64-linux-avx-avx2-...-fma-sse41"); static, never NULL. */
+const char *@MODEL@_target(void);
 
 /* Runs the model on a batch.
 @FORWARD_DOC@ * @BATCH_DOC@

@@ -5,6 +5,7 @@
 #include "package/Package.h"
 
 #include "codegen/Codegen.h"
+#include "codegen/HostTarget.h"
 #include "driver/Pipeline.h"
 #include "package/Emitters.h"
 #include "package/InitialWeights.h"
@@ -14,6 +15,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -27,7 +29,7 @@ namespace kiln {
 
 namespace {
 
-std::string join(llvm::StringRef dir, llvm::StringRef file) {
+std::string joinPath(llvm::StringRef dir, llvm::StringRef file) {
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, file);
   return std::string(path);
@@ -45,7 +47,7 @@ LogicalResult writeFile(const std::string &path, llvm::StringRef text, Location 
 // The GNU triple whose cross compiler builds C for the target, or "host" when the target is
 // the machine kilnc runs on (same architecture, bits and OS; CPU features may differ).
 FailureOr<std::string> compilerArch(const codegen::TargetSpec &target, Location loc) {
-  Halide::Target host = Halide::get_host_target();
+  Halide::Target host = codegen::resolveHostTarget();
   const Halide::Target &t = target.halide;
   if (t.arch == host.arch && t.bits == host.bits && t.os == host.os)
     return std::string("host");
@@ -79,24 +81,24 @@ std::string sourceName(ModuleOp module) {
 LogicalResult publish(const std::vector<std::string> &files, const std::string &dir,
                       const std::string &outputDir, Location loc) {
   for (const std::string &file : files)
-    if (llvm::sys::fs::is_directory(join(outputDir, file)))
-      return emitError(loc) << "cannot write " << join(outputDir, file)
+    if (llvm::sys::fs::is_directory(joinPath(outputDir, file)))
+      return emitError(loc) << "cannot write " << joinPath(outputDir, file)
                             << ": a directory of that name is in the way";
   std::vector<bool> backedUp;
   for (const std::string &file : files) {
-    std::string target = join(outputDir, file);
+    std::string target = joinPath(outputDir, file);
     backedUp.push_back(llvm::sys::fs::exists(target) &&
-                       !llvm::sys::fs::create_hard_link(target, join(dir, file + ".previous")));
+                       !llvm::sys::fs::create_hard_link(target, joinPath(dir, file + ".previous")));
   }
   for (size_t i = 0; i < files.size(); ++i) {
-    std::string target = join(outputDir, files[i]);
-    std::error_code ec = llvm::sys::fs::rename(join(dir, files[i]), target);
+    std::string target = joinPath(outputDir, files[i]);
+    std::error_code ec = llvm::sys::fs::rename(joinPath(dir, files[i]), target);
     if (!ec)
       continue;
     for (size_t j = 0; j < i; ++j) {
-      std::string moved = join(outputDir, files[j]);
+      std::string moved = joinPath(outputDir, files[j]);
       if (backedUp[j])
-        (void)llvm::sys::fs::rename(join(dir, files[j] + ".previous"), moved);
+        (void)llvm::sys::fs::rename(joinPath(dir, files[j] + ".previous"), moved);
       else
         (void)llvm::sys::fs::remove(moved);
     }
@@ -115,7 +117,7 @@ struct Build {
   std::string dir; // the temporary directory
   Location loc;
 
-  std::string path(llvm::StringRef file) const { return join(dir, file); }
+  std::string path(llvm::StringRef file) const { return joinPath(dir, file); }
 
   LogicalResult compileC(const std::string &source, const std::string &object) const {
     std::vector<std::string> args = {toolchain.cc,
@@ -153,7 +155,10 @@ struct Build {
       return failure();
     objects.push_back(path(runtime));
 
-    package::EmitInfo info{sourceName(module), target.name, options.seed, target.gpu};
+    package::EmitInfo info{sourceName(module), target.name,
+                           target.halide.to_string(),
+                           llvm::join(codegen::requiredCpuFeatures(target.halide), ","),
+                           options.seed, target.gpu};
     std::string header = name + ".h", driver = name + "_driver.c",
                 exporter = name + "_export.c";
     std::string driverText = package::emitDriver(library, info);
@@ -163,7 +168,7 @@ struct Build {
       return failure();
     // The driver is a stage too: the C that calls the kernels.
     if (!options.dumpDir.empty() &&
-        failed(writeFile(join(options.dumpDir, driver), driverText, loc)))
+        failed(writeFile(joinPath(options.dumpDir, driver), driverText, loc)))
       return failure();
     objects.push_back(path(name + "_driver.o"));
 
@@ -333,7 +338,7 @@ LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
   if (std::error_code ec = llvm::sys::fs::create_directories(options.outputDir))
     return emitError(loc) << "cannot create directory " << options.outputDir << ": "
                           << ec.message();
-  std::string pattern = join(options.outputDir, ".kilnc-" + name + "-XXXXXX");
+  std::string pattern = joinPath(options.outputDir, ".kilnc-" + name + "-XXXXXX");
   if (!mkdtemp(pattern.data())) {
     std::error_code ec(errno, std::generic_category());
     if (createdOutputDir)

@@ -24,9 +24,12 @@ const char *const kStatusMessages[] = {
     "device error",
     "numeric error",
     "internal error",
+    "unsupported CPU",
 };
 
 thread_local std::string lastError;
+// What Halide's runtime last reported on this thread (kiln_halide_error_handler).
+thread_local std::string lastHalideMessage;
 
 // What a Halide error code means, in a user's terms, and which status it becomes. Codes not
 // listed become KILN_KERNEL_ERROR with a generic meaning.
@@ -151,16 +154,29 @@ kiln_status kiln_fail(kiln_status status, const char *format, ...) {
   return status;
 }
 
+void kiln_halide_error_handler(void *user_context, const char *message) {
+  (void)user_context;
+  std::string text = message ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  lastHalideMessage = text;
+}
+
 kiln_status kiln_status_from_halide(int halide_error, const char *kernel) {
   if (halide_error == 0)
     return KILN_OK;
   if (!kernel)
     kernel = "kernel";
+  std::string detail;
+  if (!lastHalideMessage.empty())
+    detail = ": " + lastHalideMessage;
+  lastHalideMessage.clear();
   for (const HalideError &error : kHalideErrors)
     if (error.code == halide_error)
-      return kiln_fail(error.status, "%s: %s (Halide error %d)", kernel, error.meaning,
-                       halide_error);
-  return kiln_fail(KILN_KERNEL_ERROR, "%s: unknown Halide error %d", kernel, halide_error);
+      return kiln_fail(error.status, "%s: %s (Halide error %d)%s", kernel, error.meaning,
+                       halide_error, detail.c_str());
+  return kiln_fail(KILN_KERNEL_ERROR, "%s: unknown Halide error %d%s", kernel, halide_error,
+                   detail.c_str());
 }
 
 } // extern "C"

@@ -1,5 +1,6 @@
 # lit configuration for Kiln's FileCheck tests (parser, dialect, shape inference, tools).
 import os
+import platform
 import lit.formats
 
 config.name = "Kiln"
@@ -19,3 +20,6 @@ if os.path.exists("/dev/nvidia0"):
     config.available_features.add("cuda-gpu")
 else:
     lit_config.note("CUDA run-time tests skip: no GPU on this machine (/dev/nvidia0 is absent)")
+
+if platform.machine() == "x86_64":
+    config.available_features.add("x86_64")

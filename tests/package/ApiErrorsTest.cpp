@@ -3,6 +3,10 @@
 // that are missing, truncated, corrupt, incomplete or of the wrong shape or dtype.
 #include "PackageTestSupport.h"
 
+#include "codegen/HostTarget.h"
+
+#include <cstdlib>
+
 using namespace kiln::test;
 using testing::HasSubstr;
 
@@ -214,6 +218,34 @@ TEST(LenetWeights, SaveReportsAnUnwritablePath) {
   std::string path = tempPath("no-such-dir") + "/weights.safetensors";
   EXPECT_EQ(lenet_save(model.get(), path.c_str()), KILN_IO_ERROR);
   EXPECT_THAT(kiln_last_error(), HasSubstr("no-such-dir"));
+}
+
+
+// The library records the target it was compiled for (kilnc --target=host resolved on this
+// machine) and refuses, with a status naming the features, a CPU that lacks one it needs:
+// KILN_CPU_DISABLE plays a CPU without them.
+TEST(LenetCpuCheck, RecordsItsTargetAndRefusesACpuLackingAFeature) {
+  Halide::Target host = kiln::codegen::resolveHostTarget();
+  EXPECT_EQ(Halide::Target(lenet_target()), host) << lenet_target();
+  std::vector<std::string> required = kiln::codegen::requiredCpuFeatures(host);
+  if (required.empty())
+    GTEST_SKIP() << "the host target " << host.to_string() << " needs no optional CPU feature";
+  std::string disabled = required.front() + "," + required.back();
+  std::string missing =
+      required.size() == 1 ? required.front() : required.front() + ", " + required.back();
+  setenv("KILN_CPU_DISABLE", disabled.c_str(), 1);
+  lenet *model = reinterpret_cast<lenet *>(1);
+  kiln_status status = lenet_create(nullptr, &model);
+  std::string message = kiln_last_error();
+  unsetenv("KILN_CPU_DISABLE");
+  EXPECT_EQ(status, KILN_UNSUPPORTED_CPU);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_EQ(message, "lenet_create: this library was compiled for target " +
+                         std::string(lenet_target()) +
+                         ", which needs CPU features this CPU lacks: " + missing +
+                         "; compile the model for this machine (kilnc --target=host) or for a "
+                         "target it supports");
+  EXPECT_TRUE(createLenet());
 }
 
 } // namespace

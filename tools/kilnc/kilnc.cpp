@@ -1,5 +1,7 @@
 // kilnc: compiles a model file (.kiln or .mlir) into IR text or, with `-o DIR/`, into the
 // model's library. A thin main over compiler/driver and compiler/package.
+#include "codegen/Codegen.h"
+#include "codegen/HostTarget.h"
 #include "driver/Check.h"
 #include "driver/Pipeline.h"
 #include "passes/Passes.h"
@@ -9,6 +11,7 @@
 #include "package/Package.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -29,7 +32,7 @@ enum class Emit { NN, Kernel, Summary };
 cl::OptionCategory kilncCategory("kilnc options");
 
 struct Flags {
-  cl::opt<std::string> input{cl::cat(kilncCategory), cl::Positional, cl::desc("<model.kiln | model.mlir>"), cl::Required};
+  cl::opt<std::string> input{cl::cat(kilncCategory), cl::Positional, cl::desc("<model.kiln | model.mlir>")};
   cl::opt<std::string> output{cl::cat(kilncCategory), 
       "o",
       cl::desc("Output file (default: stdout); a directory (existing, or ending in '/') "
@@ -60,6 +63,9 @@ struct Flags {
       cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, arm-64-linux, "
                "host-cuda or a Halide target string"),
       cl::value_desc("name"), cl::init("host")};
+  cl::opt<bool> printTarget{cl::cat(kilncCategory), "print-target",
+                            cl::desc("Print the Halide target --target resolves to on this "
+                                     "machine and the CPU features its code needs, then exit")};
   cl::opt<uint64_t> seed{cl::cat(kilncCategory), "seed", cl::desc("Seed of the initial weights"), cl::init(0)};
   cl::opt<bool> splitInputFile{cl::cat(kilncCategory), 
       "split-input-file",
@@ -171,6 +177,23 @@ LogicalResult compileSplit(const llvm::MemoryBuffer &whole, StringRef marker, co
   return success(ok);
 }
 
+// --print-target: what `target` means on this machine, e.g. for host on AMD Zen 4
+//   target host: x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_skylake-f16c-fma-sse41
+//   cpu features: avx,avx2,...
+bool printTarget(const std::string &target) {
+  MLIRContext context;
+  llvm::SourceMgr sourceMgr;
+  kiln::SourceDiagnosticHandler diagnostics(sourceMgr, &context, llvm::errs());
+  FailureOr<kiln::codegen::TargetSpec> spec =
+      kiln::codegen::parseTarget(target, UnknownLoc::get(&context));
+  if (failed(spec))
+    return false;
+  llvm::outs() << "target " << target << ": " << spec->halide.to_string() << "\n"
+               << "cpu features: "
+               << llvm::join(kiln::codegen::requiredCpuFeatures(spec->halide), ",") << "\n";
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -178,6 +201,13 @@ int main(int argc, char **argv) {
   Flags flags;
   cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv, "Kiln: compiles a convolutional network\n");
+  if (flags.printTarget)
+    return printTarget(flags.target) ? 0 : 1;
+  if (flags.input.empty()) {
+    llvm::WithColor::error(llvm::errs(), "kilnc")
+        << "no model file given (see kilnc --help)\n";
+    return 1;
+  }
 
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(flags.input, &error);

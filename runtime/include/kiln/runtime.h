@@ -27,7 +27,8 @@ typedef enum kiln_status {
   KILN_KERNEL_ERROR = 8,     /* a generated kernel (Halide runtime) reported an error */
   KILN_DEVICE_ERROR = 9,     /* no such device, or a device (CUDA) failure */
   KILN_NUMERIC_ERROR = 10,   /* a non-finite loss or value where a finite one is required */
-  KILN_INTERNAL_ERROR = 11
+  KILN_INTERNAL_ERROR = 11,
+  KILN_UNSUPPORTED_CPU = 12  /* the CPU lacks an instruction set the library was compiled for */
 } kiln_status;
 
 /* A fixed description of the status code ("shape mismatch"); never NULL. */
@@ -47,8 +48,14 @@ kiln_status kiln_fail(kiln_status status, const char *format, ...)
     ;
 
 /* Translates a Halide runtime error code (negative int) from kernel `kernel` into a status with
- * a message; 0 gives KILN_OK. */
+ * a message, ending with the text Halide's runtime last reported on this thread through
+ * kiln_halide_error_handler, if any; 0 gives KILN_OK. */
 kiln_status kiln_status_from_halide(int halide_error, const char *kernel);
+
+/* A Halide error handler (halide_error_handler_t) that records Halide's message on this thread
+ * for kiln_status_from_halide, instead of Halide's default, which prints it and aborts.
+ * Generated libraries install it in <model>_create (halide_set_error_handler). */
+void kiln_halide_error_handler(void *user_context, const char *message);
 
 /* ---- tensors ----------------------------------------------------------------------------- */
 
@@ -142,6 +149,22 @@ void kiln_fill_uniform(float *data, int64_t count, float bound, uint64_t seed, u
 /* The thread count kernels use: `requested` when > 0, else $KILN_NUM_THREADS when set, else
  * the number of online processors. */
 int32_t kiln_resolve_num_threads(int32_t requested);
+
+/* ---- CPU features --------------------------------------------------------------------------- */
+
+/* Whether the CPU this process runs on, with the operating system's support, has a feature,
+ * named as LLVM names it: "sse4.1", "avx2", "fma", "avx512f", "avx512vnni", "avxvnni", ... on
+ * x86-64, "dotprod", "fullfp16", "sve", ... on AArch64. 1 if so; 0 if not, for a name this
+ * runtime does not know, or for a feature named in the environment variable KILN_CPU_DISABLE
+ * (comma-separated), which makes the features it names read as absent: how a library's
+ * load-time check is tried as on a lesser CPU. */
+int kiln_cpu_has_feature(const char *name);
+
+/* Checks, before code compiled for `target` (a Halide target string) runs, that the CPU has
+ * every feature in `required` (comma-separated, as above; "" requires none). Otherwise fails
+ * with KILN_UNSUPPORTED_CPU and a message that starts with `what` and names the target and
+ * each missing feature. */
+kiln_status kiln_cpu_check(const char *what, const char *target, const char *required);
 
 /* ---- compiled models ------------------------------------------------------------------------ */
 
