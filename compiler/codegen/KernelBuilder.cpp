@@ -129,20 +129,38 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
       pipeline.inputs.push_back(param);
       funcs[arg] = TensorFunc{Func(param), type.getShape().vec()};
     }
+    // The kernel's schedule follows its anchor (a convolution or dense layer, whose epilogue
+    // is inlined into its output tiles), or the pooling computed around the anchor's rows, or
+    // else its last op.
     std::function<void(Func, const TargetSpec &)> schedule;
+    std::optional<LoweredOp> anchor;
     TensorFunc result;
+    int index = 0;
     for (Operation &op : body.without_terminator()) {
       std::vector<TensorFunc> operands;
       for (Value operand : op.getOperands())
         operands.push_back(funcs.lookup(operand));
-      LoweringContext context{prefix + "_" + op.getName().stripDialect().str(), batch,
-                              target.gpu};
+      // Func names are unique within the kernel: its name, the op's index and kind.
+      LoweringContext context{prefix + "_" + std::to_string(index++) + "_" +
+                                  op.getName().stripDialect().str(),
+                              batch, target.gpu, kernel.getSchedule()};
       FailureOr<LoweredOp> lowered = lowerOp(&op, operands, context);
       if (failed(lowered))
         return failure();
       funcs[op.getResult(0)] = lowered->result;
       result = lowered->result;
-      schedule = lowered->schedule;
+      if (anchor && anchor->anchor && nn::isPooling(&op)) {
+        Func pooled = funcs.lookup(op.getOperand(0)).func;
+        AnchorInfo info = *anchor->anchor;
+        std::vector<int64_t> poolShape = lowered->result.shape;
+        schedule = [pooled, info, poolShape](Func output, const TargetSpec &t) {
+          schedulePooledAnchor(output, pooled, info, poolShape, t);
+        };
+      } else if (!anchor) {
+        schedule = lowered->schedule;
+        if (nn::isFusionAnchor(&op))
+          anchor = *lowered;
+      }
     }
     if (!schedule)
       return kernel.emitOpError() << "has no ops to generate code for";

@@ -9,6 +9,7 @@
 #include "kiln/Dialect/NN/NNDialect.h"
 
 #include <functional>
+#include <optional>
 
 namespace kiln::codegen {
 
@@ -29,6 +30,8 @@ struct LoweringContext {
   std::string name;   // a unique, identifier-safe prefix for the op's Funcs
   Halide::Expr batch; // the run-time batch extent; undefined when no operand has a dynamic batch
   bool gpu = false;   // the kernel is for a GPU target (an algorithm may depend on it)
+  // The kernel's schedule (#kernel.schedule): the anchor's tile, layouts.
+  kernel::ScheduleAttr schedule;
 
   // The extent of tensor dimension `dim` of `t`: its static extent, or the batch.
   Halide::Expr extent(const TensorFunc &t, int64_t dim) const;
@@ -55,11 +58,25 @@ Halide::Expr avgPoolDivisor(const std::vector<Halide::Expr> &out,
                             llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
                             bool countIncludePad);
 
+// A fusion anchor's accumulation: the Func that sums into its output tile (pure definition =
+// the bias, update = the reduction), its reduction variables innermost first, its output shape
+// and tile (from the kernel's schedule).
+struct AnchorInfo {
+  Halide::Func accumulator;
+  std::vector<Halide::RVar> reduction;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> tile;
+};
+
 // An op lowered to Halide: its result Func, and the schedule to apply when `output` (a copy of
-// the result with the kernel's output buffer) is the kernel's output.
+// the result with the kernel's output buffer) is the kernel's output. For an anchor, the
+// output may be its epilogue (pure Funcs of the anchor's result, inlined into the output's
+// tiles); `anchor` describes its accumulation for kernels that compute it inside a consumer
+// (a fused pooling).
 struct LoweredOp {
   TensorFunc result;
   std::function<void(Halide::Func output, const TargetSpec &target)> schedule;
+  std::optional<AnchorInfo> anchor;
 };
 
 // The Halide algorithm of one nn op over its operands' Funcs. Emits an error at the op when the
@@ -90,6 +107,8 @@ KILN_DECLARE_LOWERING(RunningUpdateOp)
 KILN_DECLARE_LOWERING(BatchNormTrainOp)
 KILN_DECLARE_LOWERING(BatchNormTrainBackwardDataOp)
 KILN_DECLARE_LOWERING(BatchNormTrainBackwardWeightOp)
+KILN_DECLARE_LOWERING(FoldBatchNormWeightOp)
+KILN_DECLARE_LOWERING(FoldBatchNormBiasOp)
 // LossLowering.cpp
 KILN_DECLARE_LOWERING(SoftmaxCrossEntropyOp)
 KILN_DECLARE_LOWERING(SoftmaxCrossEntropyBackwardOp)

@@ -284,4 +284,36 @@ FailureOr<LoweredOp> lower(nn::BatchNormTrainBackwardWeightOp op, const Operands
   return channelResult(dgamma, x.shape[1], sums, {stats.mean, stats.var});
 }
 
+// Batch norm folded into the preceding layer's parameters: elementwise over the weight (output
+// channel first) and the bias. They run when weights are loaded, not per forward pass.
+FailureOr<LoweredOp> lower(nn::FoldBatchNormWeightOp op, const Operands &in,
+                           const LoweringContext &ctx) {
+  std::vector<int64_t> shape = resultShape(op);
+  std::vector<Var> v = tensorVars(static_cast<int64_t>(shape.size()));
+  float eps = static_cast<float>(op.getEpsilon().convertToDouble());
+  Func folded(ctx.name);
+  folded(halideOrder(v)) =
+      in[0].at(asExprs(v)) * (in[1].func(v[0]) / sqrt(in[2].func(v[0]) + eps));
+  LoweredOp lowered{{folded, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
+FailureOr<LoweredOp> lower(nn::FoldBatchNormBiasOp op, const Operands &in,
+                           const LoweringContext &ctx) {
+  std::vector<int64_t> shape = resultShape(op);
+  Var o("o");
+  float eps = static_cast<float>(op.getEpsilon().convertToDouble());
+  Expr bias = in.size() > 4 ? in[4].func(o) : Expr(0.0f);
+  Func folded(ctx.name);
+  folded(o) = in[1].func(o) + (bias - in[2].func(o)) * (in[0].func(o) / sqrt(in[3].func(o) + eps));
+  LoweredOp lowered{{folded, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
 } // namespace kiln::codegen

@@ -90,7 +90,8 @@ Expr LoweringContext::extent(const TensorFunc &t, int64_t dim) const {
 namespace {
 
 FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
-                               const std::string &name) {
+                               const LoweringContext &ctx) {
+  const std::string &name = ctx.name;
   const TensorFunc &input = in[0], &weight = in[1];
   std::vector<int64_t> shape = resultShape(op);
   int64_t rank = static_cast<int64_t>(shape.size()), spatial = rank - 2;
@@ -129,9 +130,10 @@ FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
   std::vector<RVar> reduction;
   for (int i = 0; i < r.dimensions(); ++i)
     reduction.push_back(r[i]);
-  LoweredOp lowered{{conv, shape}, nullptr};
-  lowered.schedule = [conv, shape, reduction](Func output, const TargetSpec &target) {
-    scheduleChannelTiled(output, conv, shape, /*channelTile=*/8, target, reduction);
+  std::vector<int64_t> tile = ctx.schedule ? ctx.schedule.getTile().vec() : std::vector<int64_t>{};
+  LoweredOp lowered{{conv, shape}, nullptr, AnchorInfo{conv, reduction, shape, tile}};
+  lowered.schedule = [conv, shape, reduction, tile](Func output, const TargetSpec &target) {
+    scheduleChannelTiled(output, conv, shape, /*channelTile=*/8, target, reduction, tile);
   };
   return lowered;
 }
@@ -157,10 +159,11 @@ FailureOr<LoweredOp> lowerPool(PoolOp op, const TensorFunc &input, const std::st
   Func pool(name);
   if (isMax) {
     // Padding never wins: it reads as the lowest float.
-    TensorFunc padded{padSpatial(input, padding, Float(32).min(), true), input.shape};
+    // Only a ceil-mode window may overhang the padded input.
+    TensorFunc padded{padSpatial(input, padding, Float(32).min(), op.getCeilMode()), input.shape};
     pool(hv) = maximum(padded.at(index));
   } else {
-    TensorFunc padded{padSpatial(input, padding, 0.0f, true), input.shape};
+    TensorFunc padded{padSpatial(input, padding, 0.0f, op.getCeilMode()), input.shape};
     Func sum(name + "_sum");
     sum(hv) = Halide::sum(padded.at(index));
     std::vector<Expr> out(v.begin() + 2, v.end());
@@ -353,7 +356,7 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
                              const LoweringContext &ctx) {
   const std::string &name = ctx.name;
   return llvm::TypeSwitch<mlir::Operation *, FailureOr<LoweredOp>>(op)
-      .Case([&](nn::ConvOp conv) { return lowerConv(conv, in, name); })
+      .Case([&](nn::ConvOp conv) { return lowerConv(conv, in, ctx); })
       .Case([&](nn::MaxPoolOp pool) { return lowerPool(pool, in[0], name, /*isMax=*/true, false); })
       .Case([&](nn::AvgPoolOp pool) {
         return lowerPool(pool, in[0], name, /*isMax=*/false, pool.getCountIncludePad());
@@ -376,7 +379,7 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
             nn::SoftmaxCrossEntropyOp, nn::SoftmaxCrossEntropyBackwardOp, nn::SoftmaxBackwardOp,
             nn::LogSoftmaxBackwardOp, nn::ReluBackwardOp, nn::TanhBackwardOp,
             nn::SigmoidBackwardOp, nn::ReshapeOp, nn::MomentumUpdateOp, nn::SgdStepOp,
-            nn::AdamMomentOp, nn::AdamStepOp>(
+            nn::AdamMomentOp, nn::AdamStepOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>(
           [&](auto training) { return lower(training, in, ctx); })
       .Default([&](mlir::Operation *other) -> FailureOr<LoweredOp> {
         return other->emitOpError() << "has no Halide code generation";

@@ -1,17 +1,14 @@
 // Shared schedule pieces used by the per-op schedules of the *Lowering.cpp files.
 #include "codegen/Schedules.h"
 
+#include "kiln/Dialect/Kernel/Tiling.h"
+
 using namespace Halide;
 
 namespace kiln::codegen {
 
 int lanesFor(int64_t extent, int targetWidth) {
-  if (extent >= targetWidth)
-    return targetWidth;
-  int lanes = 1;
-  while (lanes * 2 <= extent)
-    lanes *= 2;
-  return lanes >= 4 ? lanes : 1;
+  return static_cast<int>(kernel::lanesFor(extent, targetWidth));
 }
 
 int dividingLanes(int64_t extent, int targetWidth) {
@@ -86,7 +83,8 @@ void scheduleGpu(Func output, int64_t rank) {
 // (spatial..., c, n) in Halide order.
 void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64_t> &shape,
                           int64_t channelTile, const TargetSpec &target,
-                          const std::vector<RVar> &reductionInnerToOuter) {
+                          const std::vector<RVar> &reductionInnerToOuter,
+                          llvm::ArrayRef<int64_t> tileSizes, bool parallel) {
   int64_t rank = static_cast<int64_t>(shape.size());
   if (target.gpu) {
     scheduleGpu(output, rank);
@@ -97,6 +95,10 @@ void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64
   Var x = args[0], c = args[rank - 2], n = args[rank - 1];
   int lanes = lanesFor(shape.back(), target.vectorWidth);
   int64_t tile = std::min<int64_t>(channelTile, shape[1]);
+  if (tileSizes.size() == 2) {
+    lanes = static_cast<int>(tileSizes[0]);
+    tile = std::min<int64_t>(tileSizes[1], shape[1]);
+  }
   Var xo("xo"), xi("xi"), co("co"), ci("ci");
   output.split(x, xo, xi, lanes, TailStrategy::ShiftInwards)
       .split(c, co, ci, static_cast<int>(tile), TailStrategy::ShiftInwards);
@@ -110,7 +112,9 @@ void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64
   output.unroll(ci);
   // Rows (or, for 1-D data, channel tiles) of every image in parallel.
   Var task("task");
-  if (rank > 3)
+  if (!parallel)
+    ; // a stage inside its consumer's parallel loop
+  else if (rank > 3)
     output.fuse(args[rank - 3], n, task).parallel(task);
   else
     output.fuse(co, n, task).parallel(task);
@@ -130,6 +134,49 @@ void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64
   if (lanes > 1)
     accumulator.update().vectorize(accArgs[0]);
   accumulator.update().unroll(accArgs[rank - 2]);
+}
+
+void schedulePooledAnchor(Func output, Func pooled, const AnchorInfo &anchor,
+                          const std::vector<int64_t> &poolShape, const TargetSpec &target) {
+  int64_t rank = static_cast<int64_t>(poolShape.size());
+  std::vector<Var> args = output.args(); // Halide order: x, [y, [z,]] c, n
+  // Without an epilogue the pooling reads the accumulator itself: a wrapper stage takes the
+  // tiles, as the epilogue's Func would.
+  if (pooled.name() == anchor.accumulator.name()) {
+    Func accumulator = anchor.accumulator;
+    pooled = accumulator.in();
+  }
+  if (target.gpu) {
+    // One thread per pooled output: its window of the convolution computed in the thread.
+    scheduleGpu(output, rank);
+    Func accumulator = anchor.accumulator;
+    accumulator.compute_at(output, Var("xi"));
+    return;
+  }
+  Var n = args[rank - 1], c = args[rank - 2];
+  int lanes = lanesFor(poolShape.back(), target.vectorWidth);
+  if (lanes > 1)
+    output.vectorize(args[0], lanes, TailStrategy::ShiftInwards);
+  Var task("task");
+  if (rank > 3) {
+    // Loops n, outermost spatial, c, the inner spatial dimensions: the convolution rows one
+    // pooled row needs, every channel, are computed before the pooled row is.
+    Var outer = args[rank - 3];
+    std::vector<VarOrRVar> order;
+    for (int64_t i = 0; i < rank - 3; ++i)
+      order.push_back(args[i]);
+    order.push_back(c);
+    order.push_back(outer);
+    order.push_back(n);
+    output.reorder(order);
+    output.fuse(outer, n, task).parallel(task);
+    pooled.compute_at(output, task);
+  } else {
+    pooled.compute_at(output, n);
+    output.parallel(n);
+  }
+  scheduleChannelTiled(pooled, anchor.accumulator, anchor.shape, /*channelTile=*/8, target,
+                       anchor.reduction, anchor.tile, /*parallel=*/false);
 }
 
 } // namespace kiln::codegen

@@ -4,12 +4,11 @@
 #define KILN_CODEGEN_SCHEDULES_H
 
 #include "codegen/Codegen.h"
+#include "codegen/Lowering.h"
 
 namespace kiln::codegen {
 
-// Lanes to vectorize an innermost extent by: the target's width when the extent reaches it;
-// otherwise the largest power of two ≤ extent, at least 4; otherwise 1 (scalar). Output extents
-// are static, so splits use ShiftInwards and no vector loop needs a tail guard.
+// kernel::lanesFor (kiln/Dialect/Kernel/Tiling.h) as an int.
 int lanesFor(int64_t extent, int targetWidth);
 
 // The largest power of two in [4, targetWidth] that divides `extent`, or 1: lanes that need no
@@ -35,10 +34,21 @@ void scheduleGpu(Halide::Func output, int64_t rank);
 // (spatial..., c, n) in Halide order; `reductionInnerToOuter` are the accumulator's RVars. With
 // 8 channels, 8 vector accumulators: AVX-512 has 32 vector registers, AVX2 16, which leaves room
 // for the broadcast weights and the input vectors. CUDA: one thread per output element.
+// `tile` is [x lanes, channels] (kiln-choose-schedules); empty: one vector × `channelTile`.
+// With `parallel` false the tiles run serially: `output` is then a stage computed inside a
+// consumer's loop (a fused pooling), which owns the parallelism.
 void scheduleChannelTiled(Halide::Func output, Halide::Func accumulator,
                           const std::vector<int64_t> &shape, int64_t channelTile,
                           const TargetSpec &target,
-                          const std::vector<Halide::RVar> &reductionInnerToOuter);
+                          const std::vector<Halide::RVar> &reductionInnerToOuter,
+                          llvm::ArrayRef<int64_t> tile = {}, bool parallel = true);
+
+// A convolution computed inside the pooling that consumes it (kiln-fuse-conv-pool): `output`
+// is the pooling, `pooled` the Func it reads (the convolution with its epilogue), computed per
+// row of pooled output (per sample for 1-D data) with the convolution's channel tiles; pooled
+// rows and images run in parallel. `poolShape` is the output's tensor-order shape.
+void schedulePooledAnchor(Halide::Func output, Halide::Func pooled, const AnchorInfo &anchor,
+                          const std::vector<int64_t> &poolShape, const TargetSpec &target);
 
 } // namespace kiln::codegen
 

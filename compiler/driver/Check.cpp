@@ -3,6 +3,7 @@
 #include "driver/Check.h"
 
 #include "codegen/Codegen.h"
+#include "driver/Pipeline.h"
 #include "passes/Passes.h"
 #include "reference/Interpreter.h"
 
@@ -80,6 +81,10 @@ LogicalResult runKernel(kernel::FusedOp kernel, const codegen::TargetSpec &targe
 
 } // namespace
 
+// The attribute that ties each nn op of @forward to the kernel that computes its result after
+// fusion (passes carry discardable attributes along when they clone or replace ops).
+constexpr llvm::StringLiteral kCheckId = "kiln.check_id";
+
 LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw_ostream &os) {
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward || forward.isExternal())
@@ -90,27 +95,38 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
   if (target->gpu || options.target != "host")
     return module.emitError() << "--check runs kernels on this machine: use --target=host";
 
+  OwningOpRef<ModuleOp> reference = module.clone();
+  auto unfused = reference->lookupSymbol<func::FuncOp>("forward");
+  int64_t nextId = 0;
+  unfused.walk([&](Operation *op) {
+    if (isa<nn::NNDialect>(op->getDialect()) && !isa<nn::ParameterOp>(op))
+      op->setAttr(kCheckId, IntegerAttr::get(IntegerType::get(op->getContext(), 64), nextId++));
+  });
+
   std::mt19937_64 rng(options.seed);
   std::vector<Tensor> inputs;
-  for (BlockArgument arg : forward.getArguments())
+  for (BlockArgument arg : unfused.getArguments())
     inputs.push_back(uniformTensor(concreteShape(arg.getType(), options.batch), -1, 1, rng));
   reference::ParameterMap params;
-  forward.walk([&](nn::ParameterOp p) { params[p.getName().str()] = randomParameter(p, rng); });
+  unfused.walk([&](nn::ParameterOp p) { params[p.getName().str()] = randomParameter(p, rng); });
 
-  // The interpreter's result for every layer, in program order.
-  std::vector<Tensor> expected;
+  // The interpreter's result of every op of the unfused function, by check id.
+  std::map<int64_t, Tensor> expected;
   FailureOr<std::vector<Tensor>> outputs = reference::runFunction(
-      forward, inputs, params, [&](Operation *op, const Tensor &t) {
-        if (!isa<nn::ParameterOp>(op))
-          expected.push_back(t);
+      unfused, inputs, params, [&](Operation *op, const Tensor &t) {
+        if (auto id = op->getAttrOfType<IntegerAttr>(kCheckId))
+          expected[id.getInt()] = t;
       });
   if (failed(outputs))
     return failure();
 
-  // The same function as a program of kernels.
-  OwningOpRef<ModuleOp> kernels = module.clone();
+  // The same function as the library computes it: the pipeline's kernels, fused.
+  OwningOpRef<ModuleOp> kernels = reference->clone();
+  PipelineOptions pipeline;
+  pipeline.stage = PipelineOptions::Stage::Kernels;
+  pipeline.vectorWidth = target->vectorWidth;
   PassManager pm(module.getContext());
-  pm.addNestedPass<func::FuncOp>(createFormKernels());
+  buildPipeline(pm, pipeline);
   if (failed(pm.run(*kernels)))
     return failure();
   auto program = kernels->lookupSymbol<func::FuncOp>("forward");
@@ -118,14 +134,20 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
   llvm::DenseMap<Value, Tensor> values;
   for (auto [arg, t] : llvm::zip(program.getArguments(), inputs))
     values[arg] = t;
-  os << llvm::left_justify("layer", 28) << " " << llvm::left_justify("op", 14)
-     << llvm::right_justify("max|ref|", 12) << " " << llvm::right_justify("max|diff|", 12) << " "
-     << llvm::right_justify("allowed", 12) << "\n";
+  os << llvm::left_justify("anchor", 16) << llvm::right_justify("max|ref|", 12) << " "
+     << llvm::right_justify("max|diff|", 12) << " " << llvm::right_justify("allowed", 12)
+     << "      kernel (its layers)\n";
   bool ok = true;
-  size_t layer = 0;
+  size_t checked = 0;
   for (Operation &op : program.getBody().front()) {
     if (auto param = dyn_cast<nn::ParameterOp>(op)) {
       values[param.getResult()] = params.at(param.getName().str());
+      continue;
+    }
+    if (nn::isView(&op)) { // kiln-fold-views: the same elements, another shape
+      Tensor view = values[op.getOperand(0)];
+      view.shape = concreteShape(op.getResult(0).getType(), options.batch);
+      values[op.getResult(0)] = std::move(view);
       continue;
     }
     auto kernel = dyn_cast<kernel::FusedOp>(op);
@@ -137,30 +159,45 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
     Tensor out;
     if (failed(runKernel(kernel, *target, kernelInputs, options.batch, out)))
       return failure();
-    if (layer >= expected.size() || expected[layer].shape != out.shape)
-      return kernel.emitOpError() << "does not line up with the interpreter's layer " << layer;
-    const Tensor &ref = expected[layer++];
+    auto yield = cast<kernel::YieldOp>(kernel.getBody().front().getTerminator());
+    Operation *last = yield.getValues()[0].getDefiningOp();
+    auto id = last ? last->getAttrOfType<IntegerAttr>(kCheckId) : IntegerAttr();
+    values[kernel.getResult(0)] = std::move(out);
+    if (!id) // a derived tensor (batch norm folded into weights): checked through its users
+      continue;
+    const Tensor &ref = expected[id.getInt()];
+    const Tensor &got = values[kernel.getResult(0)];
+    if (ref.shape != got.shape)
+      return kernel.emitOpError() << "does not line up with the interpreter's result";
     double scale = 0, diff = 0;
     for (size_t i = 0; i < ref.data.size(); ++i) {
       scale = std::max(scale, std::abs(ref.data[i]));
-      double d = std::abs(out.data[i] - ref.data[i]);
+      double d = std::abs(got.data[i] - ref.data[i]);
       diff = std::isnan(d) ? INFINITY : std::max(diff, d);
     }
     double allowed = options.atol + options.rtol * scale;
     bool pass = diff <= allowed;
     ok &= pass;
-    std::string name = isa<NameLoc>(kernel.getLoc())
-                           ? cast<NameLoc>(kernel.getLoc()).getName().str()
-                           : kernel.getName().str();
-    os << llvm::format("%-28s %-14s %12.4e %12.4e %12.4e  %s\n", name.c_str(),
-                       kernel.getBody().front().front().getName().stripDialect().str().c_str(),
-                       scale, diff, allowed, pass ? "ok" : "FAIL");
-    values[kernel.getResult(0)] = std::move(out);
+    ++checked;
+    std::string layers;
+    for (Attribute layer : kernel.getLayers())
+      layers += (layers.empty() ? "" : "+") + cast<StringAttr>(layer).getValue().str();
+    if (layers.empty())
+      layers = kernel.getName().str();
+    Operation *anchor = last; // the op the kernel is tiled around, else its result's
+    for (Operation &inner : kernel.getBody().front().without_terminator())
+      if (nn::isFusionAnchor(&inner)) {
+        anchor = &inner;
+        break;
+      }
+    os << llvm::format("%-16s%12.4e %12.4e %12.4e  %-4s  %s\n",
+                       anchor->getName().stripDialect().str().c_str(), scale, diff, allowed,
+                       pass ? "ok" : "FAIL", layers.c_str());
   }
   if (!ok)
-    return module.emitError() << "--check: a layer's kernel differs from the reference by more "
+    return module.emitError() << "--check: a kernel differs from the reference by more "
                                  "than atol + rtol·max|ref| (see the table)";
-  os << "check passed: " << layer << " layers within atol " << options.atol << " + rtol "
+  os << "check passed: " << checked << " kernels within atol " << options.atol << " + rtol "
      << options.rtol << "·max|ref| (batch " << options.batch << ", seed " << options.seed
      << ")\n";
   return success();

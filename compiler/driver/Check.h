@@ -21,7 +21,7 @@ struct CheckOptions {
   double rtol = 1e-3;
 };
 
-// `module` is a shape-inferred nn module (after runNNPipeline). Each kernel's inputs are the
+// `module` is a shape-inferred nn module (after runPipeline). Each kernel's inputs are the
 // previous kernels' outputs, as in the compiled library, so the per-layer numbers show how the
 // error accumulates through the network. Prints one line per layer; fails (with a diagnostic)
 // when a layer exceeds the tolerance or something cannot run.

@@ -8,6 +8,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassInstrumentation.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -35,10 +36,62 @@ OwningOpRef<ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, MLIRContext *context
   return nullptr;
 }
 
-void buildNNPipeline(OpPassManager &pm) {
+void buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createInferShapes());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.train) {
+    AutodiffOptions autodiff;
+    autodiff.optimizer = options.optimizer;
+    pm.addPass(createAutodiff(autodiff));
+  }
+  if (options.stage == PipelineOptions::Stage::NN)
+    return;
+  // Batch norm is folded after kiln-autodiff: the training step keeps it unfolded.
+  pm.addPass(createFoldBatchNorm());
+  FormKernelsOptions form;
+  form.vectorWidth = options.vectorWidth;
+  pm.addPass(createFormKernels(form));
+  if (options.fuse) {
+    pm.addPass(createFuseConvEpilogue());
+    pm.addPass(createFuseConvPool());
+    if (!options.gpu)
+      pm.addPass(createFoldViews());
+  }
+  ChooseSchedulesOptions schedules;
+  schedules.gpu = options.gpu;
+  pm.addPass(createChooseSchedules(schedules));
+}
+
+namespace {
+
+// kiln-opt's view of PipelineOptions.
+struct PipelineFlags : PassPipelineOptions<PipelineFlags> {
+  Option<bool> kernels{*this, "kernels", llvm::cl::desc("Lower to a program of kernels")};
+  Option<bool> train{*this, "train", llvm::cl::desc("Build the training step (kiln-autodiff)")};
+  Option<std::string> optimizer{*this, "optimizer", llvm::cl::init("sgd"),
+                                llvm::cl::desc("sgd or adam")};
+  Option<int64_t> vectorWidth{*this, "vector-width", llvm::cl::init(16),
+                              llvm::cl::desc("f32 lanes of the target")};
+  Option<bool> gpu{*this, "gpu", llvm::cl::desc("The target is a GPU")};
+  Option<bool> fuse{*this, "fuse", llvm::cl::init(true), llvm::cl::desc("Run the fusion passes")};
+};
+
+} // namespace
+
+void registerPipeline() {
+  PassPipelineRegistration<PipelineFlags>(
+      "kiln-pipeline", "Kiln's whole pipeline, as kilnc runs it",
+      [](OpPassManager &pm, const PipelineFlags &flags) {
+        PipelineOptions options;
+        options.stage = flags.kernels ? PipelineOptions::Stage::Kernels : PipelineOptions::Stage::NN;
+        options.train = flags.train;
+        options.optimizer = flags.optimizer;
+        options.vectorWidth = flags.vectorWidth;
+        options.gpu = flags.gpu;
+        options.fuse = flags.fuse;
+        buildPipeline(pm, options);
+      });
 }
 
 namespace {
@@ -75,7 +128,7 @@ private:
 
 } // namespace
 
-LogicalResult runNNPipeline(ModuleOp module, const PipelineOptions &options) {
+LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options) {
   PassManager pm(module->getName());
   if (options.printIRAfterAll) {
     module.getContext()->disableMultithreading();
@@ -91,7 +144,7 @@ LogicalResult runNNPipeline(ModuleOp module, const PipelineOptions &options) {
       return failure();
     pm.addInstrumentation(std::make_unique<DumpIRInstrumentation>(options.dumpIRDir, 1));
   }
-  buildNNPipeline(pm);
+  buildPipeline(pm, options);
   return pm.run(module);
 }
 

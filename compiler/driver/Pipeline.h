@@ -17,6 +17,17 @@ struct PipelineOptions {
   bool printIRAfterAll = false;
   // When set, write one numbered file per stage into this directory (created if missing).
   std::string dumpIRDir;
+
+  // How far the pipeline lowers: the nn dialect with inferred shapes, or a program of kernels.
+  enum class Stage { NN, Kernels } stage = Stage::NN;
+  // Build @train_step (and @forward_train) from @loss with kiln-autodiff, before the kernels.
+  bool train = false;
+  std::string optimizer = "sgd"; // sgd or adam
+  // The kernel stage: the target's f32 vector width (recorded in each kernel's schedule),
+  // whether it is a GPU (buffers never alias there: no views), and whether to fuse.
+  int64_t vectorWidth = 16;
+  bool gpu = false;
+  bool fuse = true;
 };
 
 // Every dialect a Kiln module may hold.
@@ -26,12 +37,20 @@ void registerKilnDialects(mlir::DialectRegistry &registry);
 // dialect), chosen by the buffer's file name. Diagnostics go to the context; null on error.
 mlir::OwningOpRef<mlir::ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, mlir::MLIRContext *context);
 
-// verify → infer shapes → canonicalize → CSE, on the nn dialect.
-void buildNNPipeline(mlir::OpPassManager &pm);
+// The one pipeline kilnc, the packager, --check and kiln-opt (`--kiln-pipeline`) run:
+//   nn:      kiln-infer-shapes → canonicalize → CSE
+//   train:   kiln-autodiff                                   (options.train)
+//   kernels: kiln-fold-batch-norm → kiln-form-kernels → kiln-fuse-conv-epilogue →
+//            kiln-fuse-conv-pool → kiln-fold-views (CPU) → kiln-choose-schedules
+// (the fusion passes only with options.fuse).
+void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
-// Runs the nn pipeline on module with options' IR printing and dumping. The parsed input is
-// dumped first, as stage 00.
-mlir::LogicalResult runNNPipeline(mlir::ModuleOp module, const PipelineOptions &options);
+// Runs buildPipeline's passes on module with options' IR printing and dumping. The parsed input
+// is dumped first, as stage 00, then the module after each pass.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module, const PipelineOptions &options);
+
+// Registers `kiln-pipeline` (buildPipeline, with its options as pass options) for kiln-opt.
+void registerPipeline();
 
 } // namespace kiln
 

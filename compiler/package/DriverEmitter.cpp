@@ -98,11 +98,11 @@ std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std
   return text;
 }
 
-std::string kernelCalls(const ModelProgram &program,
+std::string kernelCalls(const std::vector<KernelCall> &kernels,
                         llvm::function_ref<std::string(ValueRef)> name,
                         const std::string &indent) {
   std::string text;
-  for (const KernelCall &call : program.kernels) {
+  for (const KernelCall &call : kernels) {
     text += indent + "error = " + call.symbol + "(";
     for (ValueRef operand : call.operands)
       text += name(operand) + ", ";
@@ -122,10 +122,27 @@ std::string valueExpression(const ModelProgram &program, ValueRef ref) {
     return "&model->state_buffers[" + std::to_string(ref.index) + "]";
   case ValueRef::Kind::Activation:
     return "&model->activation_buffers[" + std::to_string(ref.index) + "]";
+  case ValueRef::Kind::Derived:
+    return "&model->derived_buffers[" + std::to_string(ref.index) + "]";
   case ValueRef::Kind::Output:
     break;
   }
   return "&" + program.outputs[ref.index].name + "_buffer";
+}
+
+// prepare(): the prepare kernels, run when the state changed since they last ran.
+std::string prepareFunction(const ModelProgram &program) {
+  std::string text = "\n/* Recomputes the derived tensors (batch norm folded into the layers before it) from the\n"
+                     " * state, once after each change of the state. */\n"
+                     "static kiln_status prepare(" + program.name + " *model) {\n"
+                     "  int error = 0;\n  const char *failed = NULL;\n"
+                     "  if (model->prepared)\n    return KILN_OK;\n";
+  text += kernelCalls(
+      program.prepare, [&](ValueRef ref) { return valueExpression(program, ref); }, "  ");
+  text += "  model->prepared = 1;\ndone:\n"
+          "  if (error)\n    return kiln_status_from_halide(error, failed);\n"
+          "  return KILN_OK;\n}\n";
+  return text;
 }
 
 // The body of <model>_forward: checks, buffer descriptors, kernel calls, copies, cleanup.
@@ -163,6 +180,7 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
       os << ", " << t->name;
     os << ", batch);\n";
   }
+  os << "  status = prepare(model);\n  if (status != KILN_OK)\n    return status;\n";
   os << "  chunk = batch < CHUNK ? batch : CHUNK;\n"
      << "  status = prepare_activations(model, chunk);\n"
      << "  if (status != KILN_OK)\n    return status;\n";
@@ -188,7 +206,7 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
       os << "    " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
   }
   os << kernelCalls(
-      program, [&](ValueRef ref) { return valueExpression(program, ref); }, "    ");
+      program.kernels, [&](ValueRef ref) { return valueExpression(program, ref); }, "    ");
   if (info.gpu)
     for (const KernelCall &call : program.kernels)
       if (call.result.kind == ValueRef::Kind::Output)
@@ -208,6 +226,7 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
       source = "model->state[" + std::to_string(copy.source.index) + "]";
       break;
     case ValueRef::Kind::Activation: // never: returned kernel results are written in place
+    case ValueRef::Kind::Derived:
     case ValueRef::Kind::Output:
       source = program.outputs[copy.source.index].name + "->data";
       break;
@@ -241,6 +260,10 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
                         std::to_string(p.stream) + "}");
   for (const Activation &a : program.activations)
     activationRows.push_back(activationRow(a));
+  std::vector<std::string> derivedRows;
+  for (const DerivedTensor &d : program.derived)
+    derivedRows.push_back("{" + std::to_string(d.shape.size()) + ", " + shapeInitializer(d.shape) +
+                          ", " + std::to_string(elementsPerSample(d.shape)) + "}");
   for (const Slot &s : program.slots)
     slotRows.push_back(slotRow(s));
   auto ioRow = [](const IOTensor &t) {
@@ -254,9 +277,9 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
 
   std::string kernelDecls;
   auto declare = [&](const ModelProgram &p) {
-    for (const KernelCall &call : p.kernels) {
-      kernelDecls += "int " + call.symbol + "(";
-      for (size_t i = 0; i < call.operands.size(); ++i)
+    for (const KernelCall *call : p.allKernels()) {
+      kernelDecls += "int " + call->symbol + "(";
+      for (size_t i = 0; i < call->operands.size(); ++i)
         kernelDecls += "struct halide_buffer_t *in" + std::to_string(i) + ", ";
       kernelDecls += "struct halide_buffer_t *out);\n";
     }
@@ -287,6 +310,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
       {"NUM_STATE", std::to_string(library.state.size())},
       {"NUM_REQUIRED", std::to_string(library.numRequired())},
       {"NUM_ACTIVATIONS", std::to_string(program.activations.size())},
+      {"NUM_DERIVED", std::to_string(program.derived.size())},
+      {"DERIVED", tableInitializer(derivedRows)},
       {"NUM_SLOTS", std::to_string(program.slots.size())},
       {"NUM_INPUTS", std::to_string(program.inputs.size())},
       {"NUM_OUTPUTS", std::to_string(program.outputs.size())},
@@ -309,7 +334,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
   prologue = substitute(prologue,
                         {{"TRAIN_TABLES", library.train ? emitTrainTables(library) : ""},
                          {"TRAIN_HELPERS", library.train ? kDriverTrainHelpers : ""}});
-  std::string text = substitute(prologue, values) + emitTrainingForward(library, info) +
+  std::string text = substitute(prologue, values) + prepareFunction(program) +
+                     emitTrainingForward(library, info) +
                      forwardFunction(program, info, library.trainingForward.has_value());
   if (library.train)
     text += emitTrainStep(library, info);

@@ -27,6 +27,7 @@ const char *const kDriverPrologue = R"(/* @MODEL@_driver.c: the host side of mod
 #define NUM_REQUIRED @NUM_REQUIRED@
 #define NUM_ACTIVATIONS @NUM_ACTIVATIONS@
 #define NUM_SLOTS @NUM_SLOTS@
+#define NUM_DERIVED @NUM_DERIVED@
 #define MAX_BATCH @MAX_BATCH@LL
 /* The most samples the forward kernels process at once: @CHUNK_DOC@ */
 #define CHUNK @CHUNK@LL
@@ -60,7 +61,15 @@ typedef struct slot_info {
   int64_t elements;
 } slot_info;
 
+/* A tensor computed from the state by prepare() (batch norm folded into a layer's weights). */
+typedef struct derived_info {
+  int32_t rank;
+  int64_t shape[KILN_MAX_RANK];
+  int64_t elements;
+} derived_info;
+
 static const state_info state_table[ARRAY(NUM_STATE)] = @STATE@;
+static const derived_info derived_table[ARRAY(NUM_DERIVED)] = @DERIVED@;
 static const activation_info activations[ARRAY(NUM_ACTIVATIONS)] = @ACTIVATIONS@;
 static const slot_info slots[ARRAY(NUM_SLOTS)] = @SLOTS@;
 @TRAIN_TABLES@
@@ -90,6 +99,10 @@ struct @MODEL@ {
   halide_dimension_t activation_dims[ARRAY(NUM_ACTIVATIONS)][KILN_MAX_RANK];
   halide_buffer_t activation_buffers[ARRAY(NUM_ACTIVATIONS)];
   activation_set forward;
+  float *derived[ARRAY(NUM_DERIVED)];
+  halide_dimension_t derived_dims[ARRAY(NUM_DERIVED)][KILN_MAX_RANK];
+  halide_buffer_t derived_buffers[ARRAY(NUM_DERIVED)];
+  int prepared; /* the derived tensors follow the current state */
 #if TRAIN
   int64_t step; /* training steps taken (Adam's t) */
   float *train_slots[ARRAY(NUM_TRAIN_SLOTS)];
@@ -265,6 +278,10 @@ void @MODEL@_destroy(@MODEL@ *model) {
     release_device(&model->state_buffers[i]);
     free(model->state[i]);
   }
+  for (i = 0; i < NUM_DERIVED; ++i) {
+    release_device(&model->derived_buffers[i]);
+    free(model->derived[i]);
+  }
   set_free(&model->forward);
 #if TRAIN
   set_free(&model->train);
@@ -402,6 +419,15 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
       @MODEL@_destroy(model);
       return kiln_fail(KILN_OUT_OF_MEMORY, "@MODEL@_create: cannot allocate tensor '%s'",
                        state_table[i].name);
+    }
+  }
+  for (i = 0; i < NUM_DERIVED; ++i) {
+    model->derived[i] = allocate_tensor(&model->derived_buffers[i], model->derived_dims[i],
+                                        derived_table[i].rank, derived_table[i].shape,
+                                        derived_table[i].elements);
+    if (!model->derived[i]) {
+      @MODEL@_destroy(model);
+      return kiln_fail(KILN_OUT_OF_MEMORY, "@MODEL@_create: cannot allocate derived tensors");
     }
   }
   status = set_create(&model->forward, activations, NUM_ACTIVATIONS, slots, NUM_SLOTS,

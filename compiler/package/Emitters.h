@@ -50,7 +50,7 @@ std::string slotRow(const Slot &slot);
 // to `done`.
 std::string bufferLocals(const IOTensor &t);
 std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std::string &entry);
-std::string kernelCalls(const ModelProgram &program,
+std::string kernelCalls(const std::vector<KernelCall> &kernels,
                         llvm::function_ref<std::string(ValueRef)> name, const std::string &indent);
 
 // <model>_export.c: `kiln_model_descriptor`, compiled into the shared library only, so two

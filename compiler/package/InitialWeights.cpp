@@ -41,6 +41,16 @@ int64_t fanInOf(Type weightType) {
   return fanIn;
 }
 
+// The fan-in of the conv or dense layer that reads `bias` as its bias (through kernels).
+int64_t layerFanIn(Value bias) {
+  llvm::SmallVector<OpOperand *> readers;
+  collectReaders(bias, readers);
+  for (OpOperand *use : readers)
+    if (isa<nn::ConvOp, nn::DenseOp>(use->getOwner()) && use->getOperandNumber() == 2)
+      return fanInOf(use->getOwner()->getOperand(1).getType());
+  return 0;
+}
+
 } // namespace
 
 ParameterInit defaultInit(nn::ParameterOp parameter) {
@@ -53,6 +63,16 @@ ParameterInit defaultInit(nn::ParameterOp parameter) {
       return uniformFanIn(fanInOf(reader->getOperand(1).getType()));
     if (isa<nn::BatchNormOp>(reader) && operand >= 1 && operand <= 4)
       return {false, operand == 1 || operand == 4 ? 1.0f : 0.0f};
+    // Batch norm folded into the layer before it (kiln-fold-batch-norm): the same parameters,
+    // read by the folding ops.
+    if (isa<nn::FoldBatchNormWeightOp>(reader))
+      return operand == 0 ? uniformFanIn(fanInOf(reader->getOperand(0).getType()))
+                          : ParameterInit{false, 1.0f}; // bn weight, running_var
+    if (isa<nn::FoldBatchNormBiasOp>(reader)) {
+      if (operand == 4) // the layer's own bias: its weight's fan-in, as its weight reads it
+        return uniformFanIn(layerFanIn(reader->getResult(0)));
+      return {false, operand == 0 || operand == 3 ? 1.0f : 0.0f};
+    }
   }
   llvm::StringRef name = parameter.getName();
   auto type = cast<RankedTensorType>(parameter.getType());

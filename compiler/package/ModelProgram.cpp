@@ -110,9 +110,18 @@ llvm::DenseSet<unsigned> logitsOutputs(func::FuncOp forward) {
     if (call.getCallee() != forward.getSymName())
       return;
     for (OpResult result : call->getResults())
-      for (OpOperand &use : result.getUses())
-        if (isa<nn::SoftmaxCrossEntropyOp>(use.getOwner()) && use.getOperandNumber() == 0)
+      for (OpOperand &use : result.getUses()) {
+        // The loss may sit in a kernel of its own (the pipeline lowers @loss too).
+        OpOperand *reader = &use;
+        if (auto kernel = dyn_cast<kernel::FusedOp>(use.getOwner())) {
+          Value arg = kernel.getBody().getArgument(use.getOperandNumber());
+          for (OpOperand &inner : arg.getUses())
+            if (isa<nn::SoftmaxCrossEntropyOp>(inner.getOwner()))
+              reader = &inner;
+        }
+        if (isa<nn::SoftmaxCrossEntropyOp>(reader->getOwner()) && reader->getOperandNumber() == 0)
           outputs.insert(result.getResultNumber());
+      }
   });
   return outputs;
 }
@@ -130,17 +139,20 @@ void uniquify(std::vector<IOTensor> &tensors, llvm::StringSet<> &used) {
 // Assigns each activation a slot. With sharing, a slot whose last reader has run is reused by
 // the next activation of the same kind (batched or not): best fit first, else the largest free
 // one grows. Activations are written by one kernel and read by later ones only, so a slot is
-// never read and written by the same kernel.
+// never read and written by the same kernel. A view shares its source's slot, which stays
+// live until the view's last reader has run.
 void planSlots(ModelProgram &program, bool shareBuffers) {
   size_t count = program.activations.size();
-  std::vector<int> lastUse(count, -1), definedAt(count, -1);
-  for (auto [k, call] : llvm::enumerate(program.kernels)) {
+  auto root = [&](unsigned index) {
+    while (program.activations[index].aliasOf >= 0)
+      index = static_cast<unsigned>(program.activations[index].aliasOf);
+    return index;
+  };
+  std::vector<int> lastUse(count, -1);
+  for (auto [k, call] : llvm::enumerate(program.kernels))
     for (ValueRef operand : call.operands)
       if (operand.kind == ValueRef::Kind::Activation)
-        lastUse[operand.index] = static_cast<int>(k);
-    if (call.result.kind == ValueRef::Kind::Activation)
-      definedAt[call.result.index] = static_cast<int>(k);
-  }
+        lastUse[root(operand.index)] = static_cast<int>(k);
   std::vector<unsigned> freeSlots;
   for (auto [k, call] : llvm::enumerate(program.kernels)) {
     if (call.result.kind == ValueRef::Kind::Activation) {
@@ -178,8 +190,8 @@ void planSlots(ModelProgram &program, bool shareBuffers) {
     }
     llvm::SmallVector<unsigned> released;
     for (ValueRef ref : call.operands)
-      if (ref.kind == ValueRef::Kind::Activation && lastUse[ref.index] == static_cast<int>(k))
-        released.push_back(ref.index);
+      if (ref.kind == ValueRef::Kind::Activation && lastUse[root(ref.index)] == static_cast<int>(k))
+        released.push_back(root(ref.index));
     if (call.result.kind == ValueRef::Kind::Activation &&
         lastUse[call.result.index] == static_cast<int>(k))
       released.push_back(call.result.index);
@@ -189,23 +201,17 @@ void planSlots(ModelProgram &program, bool shareBuffers) {
         freeSlots.push_back(slot);
     }
   }
+  for (unsigned i = 0; i < count; ++i)
+    program.activations[i].slot = program.activations[root(i)].slot;
 }
 
-// Whether every op of every kernel computes each sample from that sample alone (true of the
-// inference ops; a softmax over the batch, or an op not known here, mixes them), so that the
-// batch may be split into chunks.
+// Whether every op of every kernel computes each sample from that sample alone (the ops say so:
+// nn::isSampleIndependent), so that the batch may be split into chunks. Prepare kernels read
+// no sample; views at function level are independent (they are nn ops and say so too).
 bool samplesAreIndependent(ModelProgram &program) {
   for (KernelCall &call : program.kernels) {
     WalkResult walk = call.op.getBody().walk([](Operation *op) {
-      if (isa<kernel::YieldOp>(op))
-        return WalkResult::advance();
-      if (auto softmax = dyn_cast<nn::SoftmaxOp>(op))
-        return softmax.getAxis() == 0 ? WalkResult::interrupt() : WalkResult::advance();
-      if (auto softmax = dyn_cast<nn::LogSoftmaxOp>(op))
-        return softmax.getAxis() == 0 ? WalkResult::interrupt() : WalkResult::advance();
-      if (isa<nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp, nn::GlobalMaxPoolOp,
-              nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp,
-              nn::FlattenOp>(op))
+      if (isa<kernel::YieldOp>(op) || nn::isSampleIndependent(op))
         return WalkResult::advance();
       return WalkResult::interrupt();
     });
@@ -253,10 +259,21 @@ const std::vector<int64_t> &ModelProgram::shapeOf(ValueRef ref) const {
     return parameters[ref.index].shape;
   case ValueRef::Kind::Activation:
     return activations[ref.index].shape;
+  case ValueRef::Kind::Derived:
+    return derived[ref.index].shape;
   case ValueRef::Kind::Output:
     break;
   }
   return outputs[ref.index].shape;
+}
+
+std::vector<const KernelCall *> ModelProgram::allKernels() const {
+  std::vector<const KernelCall *> all;
+  for (const KernelCall &call : prepare)
+    all.push_back(&call);
+  for (const KernelCall &call : kernels)
+    all.push_back(&call);
+  return all;
 }
 
 FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef modelName,
@@ -295,6 +312,10 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
     Operation *def = value.getDefiningOp();
     // The layer that computes it, or the input it returns.
     std::string name = logits.contains(i) ? "logits" : nameFromLoc(value.getLoc());
+    // A fused kernel's result is its last layer's (conv1+conv1.tanh+pool1 computes pool1).
+    if (auto fused = dyn_cast_or_null<kernel::FusedOp>(def); fused && !logits.contains(i) &&
+                                                             !fused.getLayers().empty())
+      name = cast<StringAttr>(fused.getLayers()[fused.getLayers().size() - 1]).str();
     if (name.empty())
       name = returnOp.getNumOperands() == 1 ? "output" : "output" + std::to_string(i);
     FailureOr<std::vector<int64_t>> shape =
@@ -341,6 +362,23 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       values[parameter.getResult()] = {ValueRef::Kind::Parameter, it->second};
       continue;
     }
+    if (nn::isView(&op) && op.getNumOperands() == 1 && op.getNumResults() == 1) {
+      // kiln-fold-views: the operand's buffer under another shape.
+      ValueRef source = values.lookup(op.getOperand(0));
+      if (!values.count(op.getOperand(0)) || source.kind != ValueRef::Kind::Activation)
+        return op.emitError() << "'" << op.getName()
+                              << "' views a value no kernel computes; the library can only "
+                                 "view kernel results";
+      FailureOr<std::vector<int64_t>> shape =
+          apiShape(op.getResult(0).getType(), op.getLoc(), "the view");
+      if (failed(shape))
+        return failure();
+      Activation view{*shape, 0, static_cast<int>(source.index)};
+      values[op.getResult(0)] = {ValueRef::Kind::Activation,
+                                 static_cast<unsigned>(program.activations.size())};
+      program.activations.push_back(view);
+      continue;
+    }
     auto fused = dyn_cast<kernel::FusedOp>(op);
     if (!fused)
       return op.emitError() << "'" << op.getName()
@@ -357,6 +395,22 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       call.operands.push_back(values.lookup(operand));
     Value result = fused->getResult(0);
     auto output = writtenOutput.find(result);
+    bool fromParameters =
+        options.prepareFromParameters && !call.operands.empty() &&
+        llvm::all_of(call.operands, [](ValueRef ref) {
+          return ref.kind == ValueRef::Kind::Parameter || ref.kind == ValueRef::Kind::Derived;
+        });
+    if (fromParameters && output == writtenOutput.end()) {
+      FailureOr<std::vector<int64_t>> shape =
+          apiShape(result.getType(), fused.getLoc(), "the result of kernel '" + call.name + "'");
+      if (failed(shape))
+        return failure();
+      call.result = {ValueRef::Kind::Derived, static_cast<unsigned>(program.derived.size())};
+      program.derived.push_back({*shape});
+      values[result] = call.result;
+      program.prepare.push_back(std::move(call));
+      continue;
+    }
     if (output != writtenOutput.end()) {
       call.result = {ValueRef::Kind::Output, output->second};
     } else {

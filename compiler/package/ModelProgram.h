@@ -50,7 +50,7 @@ struct Parameter {
 
 // Where a kernel operand or result lives.
 struct ValueRef {
-  enum class Kind { Input, Parameter, Activation, Output } kind;
+  enum class Kind { Input, Parameter, Activation, Output, Derived } kind;
   unsigned index;
 };
 
@@ -58,6 +58,15 @@ struct ValueRef {
 struct Activation {
   std::vector<int64_t> shape; // kBatch for the batch
   unsigned slot = 0;
+  // >= 0: a view (flatten, reshape) of that activation: the same slot and elements, this shape.
+  int aliasOf = -1;
+};
+
+// A tensor computed from parameters alone (batch norm folded into a convolution's weight):
+// persistent in the model, recomputed by the program's prepare kernels when the state changes
+// (weights loaded or trained), not by every forward pass.
+struct DerivedTensor {
+  std::vector<int64_t> shape; // static
 };
 
 // A buffer several activations share when their lifetimes do not overlap. Its size is
@@ -90,6 +99,10 @@ struct ModelProgram {
   std::vector<Slot> slots;
   std::vector<KernelCall> kernels;
   std::vector<OutputCopy> copies;
+  // Kernels whose operands are parameters or derived tensors, run before `kernels` whenever
+  // the state changed; their results are `derived`.
+  std::vector<KernelCall> prepare;
+  std::vector<DerivedTensor> derived;
   bool dynamicBatch = false; // some input has the dynamic batch
   // The largest batch for which every tensor stays below 2^31 bytes and int32 extents (what
   // Halide's buffers allow without its large_buffers feature).
@@ -101,6 +114,8 @@ struct ModelProgram {
 
   // The shape of a value, kBatch included.
   const std::vector<int64_t> &shapeOf(ValueRef ref) const;
+  // The prepare kernels, then the others: every kernel the program links.
+  std::vector<const KernelCall *> allKernels() const;
 };
 
 // How analyzeProgram reads a function.
@@ -114,6 +129,9 @@ struct AnalyzeOptions {
   // @train_step: i64 inputs (labels) are accepted, and the batch never runs in chunks (batch
   // statistics and the loss's mean need all of it).
   bool training = false;
+  // Kernels that read only parameters become prepare kernels (@forward: parameters change only
+  // when loaded or trained; a training step recomputes everything every step).
+  bool prepareFromParameters = false;
 };
 
 // Describes `function` (after kiln-form-kernels) for the generated driver. For CPU targets

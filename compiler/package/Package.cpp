@@ -141,8 +141,8 @@ struct Build {
     std::vector<std::string> objects;
     std::vector<const package::KernelCall *> calls;
     for (const package::ModelProgram *program : library.programs())
-      for (const package::KernelCall &call : program->kernels)
-        calls.push_back(&call);
+      for (const package::KernelCall *call : program->allKernels())
+        calls.push_back(call);
     for (const package::KernelCall *call : calls) {
       std::string object = call->symbol + ".o";
       if (failed(codegen::compileKernel(call->op, target, call->symbol, path(object),
@@ -231,77 +231,18 @@ std::string modelName(ModuleOp module) {
   return name;
 }
 
-// The number the next stage dumped after the nn pipeline's gets (00 is the input, then one per
-// pass): `after` stages after it.
-static std::string stagePath(const PackageOptions &options, unsigned after, llvm::StringRef pass) {
-  OpPassManager nnPipeline(ModuleOp::getOperationName());
-  buildNNPipeline(nnPipeline);
-  return llvm::formatv("{0}/{1,0+2}-{2}.mlir", options.dumpDir, nnPipeline.size() + 1 + after,
-                       pass)
-      .str();
-}
-
-static LogicalResult dumpStage(ModuleOp module, const PackageOptions &options, unsigned after,
-                               llvm::StringRef pass) {
-  if (options.dumpDir.empty())
-    return success();
-  if (std::error_code ec = llvm::sys::fs::create_directories(options.dumpDir))
-    return emitError(module.getLoc())
-           << "cannot create directory " << options.dumpDir << ": " << ec.message();
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module->print(os, OpPrintingFlags().enableDebugInfo(false));
-  return writeFile(stagePath(options, after, pass), text, module.getLoc());
-}
-
-static void enablePrinting(PassManager &pm, const PackageOptions &options) {
-  if (!options.printIRAfterAll)
-    return;
-  pm.getContext()->disableMultithreading();
-  pm.enableIRPrinting(nullptr, [](Pass *, Operation *) { return true; },
-                      /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
-}
-
-static LogicalResult lowerToKernels(ModuleOp module, const codegen::TargetSpec &target,
-                                    const PackageOptions &options, unsigned stage) {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
-  if (!forward || forward.isExternal())
-    return module.emitError() << "the model has no @forward function to compile";
-  FormKernelsOptions formOptions;
-  formOptions.vectorWidth = target.vectorWidth;
-  for (llvm::StringRef function : {"forward", "train_step", "forward_train"}) {
-    auto fn = module.lookupSymbol<func::FuncOp>(function);
-    if (!fn || fn.isExternal())
-      continue;
-    PassManager pm(module.getContext(), func::FuncOp::getOperationName());
-    enablePrinting(pm, options);
-    pm.addPass(createFormKernels(formOptions));
-    if (failed(pm.run(fn)))
-      return failure();
-  }
-  return dumpStage(module, options, stage, "kiln-form-kernels");
-}
-
-// Builds @train_step from @loss (kiln-autodiff) unless the module has no loss or already has a
-// step. Returns how many stages it added (for the dump's numbering).
-static FailureOr<unsigned> buildTrainStep(ModuleOp module, const PackageOptions &options) {
-  if (!module.lookupSymbol<func::FuncOp>("loss") || module.lookupSymbol("train_step"))
-    return 0u;
-  PassManager pm(module.getContext());
-  enablePrinting(pm, options);
-  AutodiffOptions autodiff;
-  autodiff.optimizer = options.optimizer;
-  pm.addPass(createAutodiff(autodiff));
-  if (failed(pm.run(module)) || failed(dumpStage(module, options, 0, "kiln-autodiff")))
-    return failure();
-  return 1u;
-}
-
-LogicalResult lowerToKernels(ModuleOp module, const PackageOptions &options) {
-  FailureOr<codegen::TargetSpec> target = codegen::parseTarget(options.target, module.getLoc());
-  if (failed(target))
-    return failure();
-  return lowerToKernels(module, *target, options, /*stage=*/0);
+PipelineOptions pipelineOptions(const PackageOptions &options,
+                                const codegen::TargetSpec &target, ModuleOp module) {
+  PipelineOptions pipeline;
+  pipeline.printIRAfterAll = options.printIRAfterAll;
+  pipeline.dumpIRDir = options.dumpDir;
+  pipeline.stage = PipelineOptions::Stage::Kernels;
+  // The training step, when the model has a loss and no step yet.
+  pipeline.train = module.lookupSymbol<func::FuncOp>("loss") && !module.lookupSymbol("train_step");
+  pipeline.optimizer = options.optimizer;
+  pipeline.vectorWidth = target.vectorWidth;
+  pipeline.gpu = target.gpu;
+  return pipeline;
 }
 
 LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
@@ -321,8 +262,7 @@ LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
     return failure();
   if (!module.lookupSymbol<func::FuncOp>("forward"))
     return module.emitError() << "the model has no @forward function to compile";
-  FailureOr<unsigned> stages = buildTrainStep(module, options);
-  if (failed(stages) || failed(lowerToKernels(module, *target, options, *stages)))
+  if (failed(runPipeline(module, pipelineOptions(options, *target, module))))
     return failure();
   std::string name = modelName(module);
   FailureOr<package::LibraryProgram> program =

@@ -19,9 +19,9 @@ struct PackageOptions {
   std::string target = "host";
   // Seed of the initial weights (the .safetensors and the library's default).
   uint64_t seed = 0;
-  // When set: the kernel-dialect stage and each kernel's .stmt/.html/.s are written here.
+  // When set: every stage's IR, the driver and each kernel's .stmt/.html/.s are written here.
   std::string dumpDir;
-  // Print the IR after kiln-form-kernels to stderr (kilnc --print-ir-after-all).
+  // Print the IR after every pass to stderr (kilnc --print-ir-after-all).
   bool printIRAfterAll = false;
   // The optimizer of the training step, built when the model has a loss: sgd or adam.
   std::string optimizer = "sgd";
@@ -31,13 +31,8 @@ struct PackageOptions {
 // (`module @lenet`), else the stem of its file, sanitized.
 std::string modelName(mlir::ModuleOp module);
 
-// Runs kiln-form-kernels on @forward and, when the module has one, @train_step (@loss is left
-// as it is) with the vector width of `target`. With options.dumpDir set, writes the result as
-// the next numbered stage.
-mlir::LogicalResult lowerToKernels(mlir::ModuleOp module, const PackageOptions &options);
-
-// Packages `module` (after runNNPipeline): when the model has a loss, builds its training step
-// (kiln-autodiff with options.optimizer); lowers @forward and @train_step to kernels, compiles
+// Packages `module` (as parsed): runs the pipeline (driver/Pipeline.h) to kernels, with the
+// training step (kiln-autodiff with options.optimizer) when the model has a loss; compiles
 // each kernel and Halide's runtime for the target, generates and compiles the driver, archives
 // and links the libraries and writes the initial weights. Everything is built in a temporary directory inside
 // options.outputDir and moved into place only when all of it succeeded; on failure outputDir is

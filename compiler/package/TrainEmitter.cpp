@@ -28,6 +28,7 @@ std::string trainValue(const TrainStep &train, ValueRef ref) {
     return "&model->state_buffers[" + std::to_string(train.parameterState[ref.index]) + "]";
   case ValueRef::Kind::Activation:
     return "&model->train_activation_buffers[" + std::to_string(ref.index) + "]";
+  case ValueRef::Kind::Derived: // only @forward has prepare kernels
   case ValueRef::Kind::Output:
     break;
   }
@@ -45,6 +46,7 @@ std::string trainHost(const TrainStep &train, ValueRef ref) {
   case ValueRef::Kind::Parameter:
     return "model->state[" + std::to_string(train.parameterState[ref.index]) + "]";
   case ValueRef::Kind::Activation: // never: returned kernel results are written in place
+  case ValueRef::Kind::Derived:    // only @forward has derived tensors
   case ValueRef::Kind::Output:
     break;
   }
@@ -127,6 +129,7 @@ std::string trainingForwardValue(const TrainingForward &tf, ValueRef ref) {
     return "&model->state_buffers[" + std::to_string(tf.parameterState[ref.index]) + "]";
   case ValueRef::Kind::Activation:
     return "&model->tf_activation_buffers[" + std::to_string(ref.index) + "]";
+  case ValueRef::Kind::Derived: // only @forward has prepare kernels
   case ValueRef::Kind::Output:
     break;
   }
@@ -144,6 +147,7 @@ std::string trainingForwardHost(const TrainingForward &tf, ValueRef ref) {
   case ValueRef::Kind::Parameter:
     return "model->state[" + std::to_string(tf.parameterState[ref.index]) + "]";
   case ValueRef::Kind::Activation: // never: returned kernel results are written in place
+  case ValueRef::Kind::Derived:    // only @forward has derived tensors
   case ValueRef::Kind::Output:
     break;
   }
@@ -194,7 +198,7 @@ std::string emitTrainingForward(const LibraryProgram &library, const EmitInfo &i
       os << "  " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
   }
   os << kernelCalls(
-      program, [&](ValueRef ref) { return trainingForwardValue(tf, ref); }, "  ");
+      program.kernels, [&](ValueRef ref) { return trainingForwardValue(tf, ref); }, "  ");
   if (info.gpu)
     for (const KernelCall &call : program.kernels)
       if (call.result.kind == ValueRef::Kind::Output && call.result.index < tf.numOutputs)
@@ -276,7 +280,7 @@ std::string emitTrainStep(const LibraryProgram &library, const EmitInfo &info) {
       os << "  " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
   }
   // Every kernel writes scratch (activations, results): the state is only read until commit().
-  os << kernelCalls(program, [&](ValueRef ref) { return trainValue(train, ref); }, "  ");
+  os << kernelCalls(program.kernels, [&](ValueRef ref) { return trainValue(train, ref); }, "  ");
   if (info.gpu)
     os << "  error = halide_copy_to_host(NULL, &model->result_buffers[0]);\n"
        << "  if (error) {\n    failed = \"copy of the loss to the host\";\n    goto done;\n  }\n";

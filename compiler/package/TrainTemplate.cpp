@@ -191,6 +191,7 @@ static void swap_into_state(@MODEL@ *model, int32_t s, float **host, halide_buff
   model->state_buffers[s] = *buffer;
   *host = old_host;
   *buffer = old_buffer;
+  model->prepared = 0; /* the derived tensors follow the new state */
 }
 
 /* Makes a step's results the state. */

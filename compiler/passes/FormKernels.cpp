@@ -1,4 +1,5 @@
 // kiln-form-kernels: every nn op (but parameters) becomes a kernel.fused of its own.
+#include "passes/KernelFusion.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -17,11 +18,8 @@ namespace {
 // A C-identifier-safe, unique kernel name from the op's layer name ("layer1.0.conv1" →
 // "layer1_0_conv1").
 std::string kernelName(Operation *op, llvm::StringSet<> &used) {
-  std::string base;
-  if (auto named = dyn_cast<NameLoc>(op->getLoc()))
-    base = named.getName().str();
-  else
-    base = op->getName().stripDialect().str();
+  std::vector<std::string> names = kiln::layerNames(op->getLoc());
+  std::string base = names.empty() ? op->getName().stripDialect().str() : names.front();
   for (char &c : base)
     if (!std::isalnum(static_cast<unsigned char>(c)))
       c = '_';
@@ -37,16 +35,18 @@ struct FormKernelsPass : kiln::impl::FormKernelsBase<FormKernelsPass> {
   using FormKernelsBase::FormKernelsBase;
 
   void runOnOperation() override {
-    func::FuncOp func = getOperation();
-    llvm::StringSet<> used;
+    ModuleOp module = getOperation();
+    // Kernel names are unique within their function (the packager prefixes each program's).
+    llvm::DenseMap<Operation *, llvm::StringSet<>> usedIn;
     SmallVector<Operation *> ops;
-    func.walk([&](Operation *op) {
+    module.walk([&](Operation *op) {
       if (op->getDialect() && isa<kiln::nn::NNDialect>(op->getDialect()) &&
           !isa<kiln::nn::ParameterOp>(op) && !op->getParentOfType<kiln::kernel::FusedOp>())
         ops.push_back(op);
     });
     OpBuilder builder(&getContext());
     for (Operation *op : ops) {
+      llvm::StringSet<> &used = usedIn[op->getParentOfType<func::FuncOp>()];
       auto ranked = [](Type type) { return isa<RankedTensorType>(type); };
       if (!llvm::all_of(op->getOperandTypes(), ranked) ||
           !llvm::all_of(op->getResultTypes(), ranked)) {
@@ -55,11 +55,13 @@ struct FormKernelsPass : kiln::impl::FormKernelsBase<FormKernelsPass> {
           return signalPassFailure();
         }
       builder.setInsertionPoint(op);
-      NamedAttrList schedule;
-      schedule.append("vector_width", builder.getI64IntegerAttr(vectorWidth));
+      auto schedule = kiln::kernel::ScheduleAttr::get(&getContext(), vectorWidth, {}, {}, {});
+      SmallVector<Attribute> layers;
+      for (const std::string &name : kiln::layerNames(op->getLoc()))
+        layers.push_back(builder.getStringAttr(name));
       auto kernel = builder.create<kiln::kernel::FusedOp>(
           op->getLoc(), op->getResultTypes(), builder.getStringAttr(kernelName(op, used)),
-          op->getOperands(), schedule.getDictionary(&getContext()));
+          op->getOperands(), builder.getArrayAttr(layers), schedule);
       Block *body = builder.createBlock(&kernel.getBody());
       IRMapping mapping;
       for (Value operand : op->getOperands())

@@ -14,7 +14,7 @@ def InferShapes : Pass<"kiln-infer-shapes", "mlir::ModuleOp"> {
   let dependentDialects = ["::kiln::nn::NNDialect", "::mlir::func::FuncDialect"];
 }
 
-def FormKernels : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
+def FormKernels : Pass<"kiln-form-kernels", "mlir::ModuleOp"> {
   let summary = "Wrap each nn op of a function in its own kernel.fused";
   let description = [{
     Turns a function of nn ops into a program of kernels: every nn op but `nn.parameter`
@@ -25,6 +25,72 @@ def FormKernels : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes of the target's vector unit, recorded in each kernel's schedule">
+  ];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
+}
+
+def FoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::ModuleOp"> {
+  let summary = "Fold inference batch norm into the convolution or dense layer before it";
+  let description = [{
+    `nn.batch_norm` (inference: running statistics) whose input is an `nn.conv` or `nn.dense`
+    used by nothing else becomes that layer with a folded weight and bias:
+    w' = w·γ/√(var + ε) per output channel (`nn.fold_batch_norm_weight`) and
+    b' = β + (b − mean)·γ/√(var + ε) (`nn.fold_batch_norm_bias`). The folding ops read only
+    parameters, so a library computes them when its weights are loaded or trained (a user's own
+    safetensors are folded too), never in the forward pass. Training-mode batch norm
+    (`nn.batch_norm_train`, in @train_step and @forward_train) is left alone.
+  }];
+  let dependentDialects = ["::kiln::nn::NNDialect"];
+}
+
+def FuseConvEpilogue : Pass<"kiln-fuse-conv-epilogue", "mlir::ModuleOp"> {
+  let summary = "Fuse elementwise consumers into the kernel of a convolution or dense layer";
+  let description = [{
+    A kernel anchored by a convolution or dense layer (FusionAnchor) absorbs the chain of
+    single-op elementwise kernels (Elementwise: activation, residual add, the activation after
+    the add) that consume its result and nothing else does: code generation computes them in
+    the anchor's output tiles, and the intermediate tensors are never stored. A residual add's
+    other operand becomes an input of the fused kernel, which takes the place of the last kernel
+    it absorbed.
+  }];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
+}
+
+def FuseConvPool : Pass<"kiln-fuse-conv-pool", "mlir::ModuleOp"> {
+  let summary = "Fuse a pooling into the kernel of the convolution it consumes";
+  let description = [{
+    A kernel anchored by a convolution (with its epilogue) whose result only a pooling kernel
+    reads absorbs that pooling when the windows tile the input (stride = window, no padding,
+    as LeNet's 2×2 average pooling): the pooled tile's convolution rows are computed where the
+    pooling needs them and never stored. Overlapping windows (ResNet's 3×3 stride-2 max pool)
+    would have the fused kernel compute convolution rows twice and are left as kernels.
+  }];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
+}
+
+def FoldViews : Pass<"kiln-fold-views", "mlir::ModuleOp"> {
+  let summary = "Turn flatten and reshape kernels into views of their operand's buffer";
+  let description = [{
+    A kernel holding only a View op (flatten, reshape), whose operand another kernel computes
+    and whose result the function does not return, is replaced by the bare op at function
+    level: the library describes the operand's buffer with the new shape, with no kernel and no
+    copy. Views of the function's inputs or parameters, and views it returns, stay kernels (a
+    copy into the caller's tensor). Not run for GPU targets, whose buffers never alias.
+  }];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
+}
+
+def ChooseSchedules : Pass<"kiln-choose-schedules", "mlir::ModuleOp"> {
+  let summary = "Choose each kernel's schedule for the target: anchor tiles and layouts";
+  let description = [{
+    Completes every kernel.fused's #kernel.schedule from its anchor's shape and the vector
+    width kiln-form-kernels recorded: the output tile of a convolution (x positions × output
+    channels, sized so its accumulators stay in registers) and of a dense layer. Code generation
+    reads it; a kernel without a tile gets its op's default schedule.
+  }];
+  let options = [
+    Option<"gpu", "gpu", "bool", /*default=*/"false",
+           "The target is a GPU: one thread per output element, no CPU tiles">
   ];
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }

@@ -133,6 +133,19 @@ FailureOr<Tensor> evaluate(nn::DenseOp op, const Environment &env, const Paramet
                optionalValueOf(env, op.getBias()));
 }
 
+FailureOr<Tensor> evaluate(nn::FoldBatchNormWeightOp op, const Environment &env,
+                           const ParameterMap &) {
+  return foldBatchNormWeight(valueOf(env, op.getWeight()), valueOf(env, op.getBnWeight()),
+                             valueOf(env, op.getRunningVar()), op.getEpsilon().convertToDouble());
+}
+
+FailureOr<Tensor> evaluate(nn::FoldBatchNormBiasOp op, const Environment &env,
+                           const ParameterMap &) {
+  return foldBatchNormBias(valueOf(env, op.getBnWeight()), valueOf(env, op.getBnBias()),
+                           valueOf(env, op.getRunningMean()), valueOf(env, op.getRunningVar()),
+                           optionalValueOf(env, op.getBias()), op.getEpsilon().convertToDouble());
+}
+
 FailureOr<Tensor> evaluate(nn::AddOp op, const Environment &env, const ParameterMap &) {
   return add(valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
 }
@@ -416,7 +429,7 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
       .Case<nn::ParameterOp, nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp,
             nn::GlobalMaxPoolOp, nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp,
             nn::SigmoidOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
-            nn::SoftmaxCrossEntropyOp>([&](auto concrete) -> FailureOr<Tensor> {
+            nn::SoftmaxCrossEntropyOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>([&](auto concrete) -> FailureOr<Tensor> {
         return evaluate(concrete, env, params);
       })
       .Case<nn::ConvBackwardDataOp, nn::ConvBackwardFilterOp, nn::ReduceToChannelOp,

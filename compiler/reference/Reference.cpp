@@ -328,6 +328,34 @@ Tensor batchNormInference(const Tensor &x, const Tensor &gamma, const Tensor &be
   return y;
 }
 
+Tensor foldBatchNormWeight(const Tensor &w, const Tensor &gamma, const Tensor &var, double eps) {
+  if (!w.valid() || rank(w) < 2 || !isVector(gamma, w.shape[0]) || !isVector(var, w.shape[0]))
+    return Tensor{};
+  int64_t size = extentProduct(w, 1, rank(w)); // elements per output channel
+  Tensor folded = w;
+  for (int64_t o = 0; o < w.shape[0]; ++o)
+    for (int64_t i = 0; i < size; ++i)
+      folded.data[o * size + i] *= gamma.data[o] / std::sqrt(var.data[o] + eps);
+  return folded;
+}
+
+Tensor foldBatchNormBias(const Tensor &gamma, const Tensor &beta, const Tensor &mean,
+                         const Tensor &var, const Tensor *bias, double eps) {
+  if (!gamma.valid() || rank(gamma) != 1)
+    return Tensor{};
+  int64_t channels = gamma.shape[0];
+  for (const Tensor *stat : {&beta, &mean, &var})
+    if (!isVector(*stat, channels))
+      return Tensor{};
+  if (bias && !isVector(*bias, channels))
+    return Tensor{};
+  Tensor folded = beta;
+  for (int64_t o = 0; o < channels; ++o)
+    folded.data[o] += ((bias ? bias->data[o] : 0.0) - mean.data[o]) * gamma.data[o] /
+                      std::sqrt(var.data[o] + eps);
+  return folded;
+}
+
 Tensor dense(const Tensor &x, const Tensor &w, const Tensor *bias) {
   if (!x.valid() || !w.valid() || rank(x) != 2 || rank(w) != 2 || x.shape[1] != w.shape[1])
     return Tensor{};

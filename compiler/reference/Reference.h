@@ -63,6 +63,13 @@ Tensor globalMaxPool(const Tensor &x);
 Tensor batchNormInference(const Tensor &x, const Tensor &gamma, const Tensor &beta,
                           const Tensor &mean, const Tensor &var, double eps);
 
+// Batch norm folded into the layer before it (kiln-fold-batch-norm): the weight [O, ...] scaled by
+// gamma[o]/√(var[o] + eps) per output channel, and the bias beta + (bias − mean)·that scale
+// (bias null: 0).
+Tensor foldBatchNormWeight(const Tensor &w, const Tensor &gamma, const Tensor &var, double eps);
+Tensor foldBatchNormBias(const Tensor &gamma, const Tensor &beta, const Tensor &mean,
+                         const Tensor &var, const Tensor *bias, double eps);
+
 // y = x·wᵀ + bias for x [N, K], w [M, K] (PyTorch's Linear layout), bias [M] or null.
 Tensor dense(const Tensor &x, const Tensor &w, const Tensor *bias);
 

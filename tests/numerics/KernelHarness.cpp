@@ -124,7 +124,8 @@ bool buildCase(const OpCase &c, const std::string &targetName, BuiltKernel &buil
     return fail("the test's IR does not parse");
   mlir::PassManager pm(&context);
   pm.addPass(kiln::createInferShapes());
-  pm.addNestedPass<mlir::func::FuncOp>(kiln::createFormKernels());
+  pm.addPass(kiln::createFormKernels());
+  pm.addPass(kiln::createChooseSchedules());
   if (mlir::failed(pm.run(*built.module)))
     return fail("the passes failed");
   built.module->walk([&](kiln::kernel::FusedOp k) { built.kernel = k; });

@@ -52,6 +52,46 @@ TEST(OpsNumerics, BatchNormInference) {
   }
 }
 
+// The batch-norm folding ops (kiln-fold-batch-norm), on weights of rank 2 to 5.
+TEST(OpsNumerics, FoldBatchNorm) {
+  std::mt19937 rng(kSeed + 5);
+  for (int config = 0; config < 100; ++config) {
+    std::vector<int64_t> w = randomShape(rng, 2, 5);
+    w[0] = pick(rng, 1, 12);
+    int64_t c = w[0];
+    Tensor gamma = randomTensor({c}, rng), beta = randomTensor({c}, rng),
+           mean = randomTensor({c}, rng), var = randomTensor({c}, rng),
+           bias = randomTensor({c}, rng);
+    for (double &v : var.data)
+      v = std::abs(v) + 0.1f;
+    std::string stat = mlirType({c}, false);
+    OpCase weight;
+    weight.inputs = {randomTensor(w, rng), gamma, var};
+    weight.argTypes = {mlirType(w, false), stat, stat};
+    weight.op = "nn.fold_batch_norm_weight %a0, %a1, %a2 epsilon = 1.0e-05 : (" +
+                weight.argTypes[0] + ", " + stat + ", " + stat + ") -> tensor<*xf32>";
+    expectMatches(weight,
+                  reference::foldBatchNormWeight(weight.inputs[0], gamma, var, 1e-5), config);
+    bool withBias = config % 2;
+    OpCase folded;
+    folded.inputs = {gamma, beta, mean, var};
+    folded.argTypes = {stat, stat, stat, stat};
+    std::string operands = "%a0, %a1, %a2, %a3", types = stat + ", " + stat + ", " + stat + ", " + stat;
+    if (withBias) {
+      folded.inputs.push_back(bias);
+      folded.argTypes.push_back(stat);
+      operands += ", %a4";
+      types += ", " + stat;
+    }
+    folded.op = "nn.fold_batch_norm_bias " + operands + " epsilon = 1.0e-05 : (" + types +
+                ") -> tensor<*xf32>";
+    expectMatches(folded,
+                  reference::foldBatchNormBias(gamma, beta, mean, var,
+                                               withBias ? &bias : nullptr, 1e-5),
+                  config);
+  }
+}
+
 TEST(OpsNumerics, Dense) {
   std::mt19937 rng(kSeed + 1);
   for (int config = 0; config < 300; ++config) {

@@ -52,7 +52,7 @@ TEST(LenetForward, MatchesTheReferenceInterpreter) {
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   mlir::OwningOpRef<mlir::ModuleOp> module = kiln::loadModel(sourceMgr, &context);
   ASSERT_TRUE(module);
-  ASSERT_TRUE(mlir::succeeded(kiln::runNNPipeline(*module, kiln::PipelineOptions())));
+  ASSERT_TRUE(mlir::succeeded(kiln::runPipeline(*module, kiln::PipelineOptions())));
   auto function = module->lookupSymbol<mlir::func::FuncOp>("forward");
   ASSERT_TRUE(function);
 

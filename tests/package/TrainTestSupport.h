@@ -148,7 +148,7 @@ public:
       return;
     sourceMgr_.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
     module_ = loadModel(sourceMgr_, &context_);
-    if (!module_ || mlir::failed(runNNPipeline(*module_, PipelineOptions())))
+    if (!module_ || mlir::failed(runPipeline(*module_, PipelineOptions())))
       return;
     mlir::PassManager pm(&context_);
     AutodiffOptions autodiff;

@@ -345,6 +345,28 @@ TEST(ReferenceOps, BatchNormInference) {
   EXPECT_FALSE(batchNormInference(make({1, 3}, {1, 2, 3}), gamma, beta, mean, var, 1.0).valid());
 }
 
+// Folding is exact in exact arithmetic: the folded conv equals batch norm of the conv.
+TEST(ReferenceOps, FoldedBatchNormEqualsBatchNormOfTheLayer) {
+  Tensor x = make({1, 2, 3, 3}, {1, -2, 3, 0.5, 2, -1, 4, 0, 1, -3, 2, 1, 0, 2, -1, 3, 1, 2});
+  Tensor w = make({2, 2, 2, 2}, {1, 0.5, -1, 2, 0, 1, 1, -0.5, 2, -1, 0.5, 0, 1, 1, -2, 1});
+  Tensor bias = make({2}, {0.25, -0.5});
+  Tensor gamma = make({2}, {2, 0.5}), beta = make({2}, {1, -1});
+  Tensor mean = make({2}, {2, 3}), var = make({2}, {3, 15});
+  ConvParams p{{1, 1}, {0, 0, 0, 0}, {1, 1}, 1};
+  for (const Tensor *b : {static_cast<const Tensor *>(nullptr), static_cast<const Tensor *>(&bias)}) {
+    Tensor expected = batchNormInference(conv(x, w, b, p), gamma, beta, mean, var, 1e-5);
+    Tensor foldedBias = foldBatchNormBias(gamma, beta, mean, var, b, 1e-5);
+    Tensor actual = conv(x, foldBatchNormWeight(w, gamma, var, 1e-5), &foldedBias, p);
+    ASSERT_EQ(actual.shape, expected.shape);
+    for (size_t i = 0; i < actual.data.size(); ++i)
+      EXPECT_NEAR(actual.data[i], expected.data[i], 1e-12) << i;
+  }
+  // Channel 0's weights scale by 2/√(3 + 1e-5); a channel count that does not match fails.
+  EXPECT_NEAR(foldBatchNormWeight(w, gamma, var, 1e-5).data[0], 2 / std::sqrt(3 + 1e-5), 1e-15);
+  EXPECT_FALSE(foldBatchNormWeight(w, make({3}, {1, 1, 1}), var, 1e-5).valid());
+  EXPECT_FALSE(foldBatchNormBias(gamma, beta, mean, make({1}, {1}), nullptr, 1e-5).valid());
+}
+
 TEST(ReferenceOps, Dense) {
   // [1 2 3]·[1 0 −1] + 10 = 8, [1 2 3]·[2 1 0] + 20 = 24; [4 5 6] → −2 + 10 = 8, 13 + 20 = 33.
   Tensor x = iota({2, 3}), w = make({2, 3}, {1, 0, -1, 2, 1, 0}), bias = make({2}, {10, 20});

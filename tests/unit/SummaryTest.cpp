@@ -26,7 +26,7 @@ std::optional<kiln::ModelSummary> summarize(const std::string &file) {
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   auto module = kiln::loadModel(sourceMgr, &context);
-  if (!module || mlir::failed(kiln::runNNPipeline(*module, {})))
+  if (!module || mlir::failed(kiln::runPipeline(*module, {})))
     return std::nullopt;
   mlir::FailureOr<kiln::ModelSummary> summary = kiln::summarizeModel(*module);
   if (mlir::failed(summary))

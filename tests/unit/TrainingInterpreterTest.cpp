@@ -121,7 +121,7 @@ protected:
     sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
     module = kiln::loadModel(sourceMgr, &context);
     ASSERT_TRUE(module) << diagnostics;
-    ASSERT_TRUE(mlir::succeeded(kiln::runNNPipeline(*module, {}))) << diagnostics;
+    ASSERT_TRUE(mlir::succeeded(kiln::runPipeline(*module, {}))) << diagnostics;
     mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
     pm.addPass(kiln::createAutodiff(kiln::AutodiffOptions{optimizer}));
     ASSERT_TRUE(mlir::succeeded(pm.run(*module))) << diagnostics;

@@ -1,4 +1,5 @@
 // kiln-opt: mlir-opt with Kiln's dialects and passes registered; what the lit tests drive.
+#include "driver/Pipeline.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -10,6 +11,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<kiln::nn::NNDialect, kiln::kernel::KernelDialect, mlir::func::FuncDialect>();
   kiln::registerKilnPasses();
+  kiln::registerPipeline();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));

@@ -107,28 +107,33 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
   OwningOpRef<ModuleOp> module = kiln::loadModel(sourceMgr, &context);
   if (!module)
     return failure();
+  if (wantsLibrary(flags))
+    return kiln::packageModel(*module, packageOptions(flags));
   kiln::PipelineOptions options;
   options.printIRAfterAll = flags.printIRAfterAll;
   options.dumpIRDir = flags.dumpIR;
-  if (failed(kiln::runNNPipeline(*module, options)))
-    return failure();
   if (flags.check) {
+    if (failed(kiln::runPipeline(*module, options)))
+      return failure();
     kiln::CheckOptions check;
     check.batch = flags.checkBatch;
     check.seed = flags.seed;
     check.target = flags.target;
     return kiln::checkModel(*module, check, os);
   }
-  if (wantsLibrary(flags))
-    return kiln::packageModel(*module, packageOptions(flags));
-  if (flags.train) {
-    PassManager pm(&context);
-    kiln::AutodiffOptions autodiff;
-    autodiff.optimizer = flags.optimizer;
-    pm.addPass(kiln::createAutodiff(autodiff));
-    if (failed(pm.run(*module)))
+  options.train = flags.train;
+  options.optimizer = flags.optimizer;
+  if (flags.emit == Emit::Kernel) {
+    FailureOr<kiln::codegen::TargetSpec> target =
+        kiln::codegen::parseTarget(flags.target, module->getLoc());
+    if (failed(target))
       return failure();
+    options.stage = kiln::PipelineOptions::Stage::Kernels;
+    options.vectorWidth = target->vectorWidth;
+    options.gpu = target->gpu;
   }
+  if (failed(kiln::runPipeline(*module, options)))
+    return failure();
 
   if (flags.summary || flags.emit == Emit::Summary) {
     FailureOr<kiln::ModelSummary> summary = kiln::summarizeModel(*module);
@@ -137,8 +142,6 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
     kiln::printSummary(*summary, os);
     return success();
   }
-  if (flags.emit == Emit::Kernel && failed(kiln::lowerToKernels(*module, packageOptions(flags))))
-    return failure();
   module->print(os);
   os << "\n";
   return success();

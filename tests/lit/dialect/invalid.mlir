@@ -1017,3 +1017,60 @@ func.func @loss_result_mismatch(%l: tensor<8x10xf32>, %labels: tensor<8xi64>) {
   %y = nn.softmax_cross_entropy %l, %labels : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<8xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Batch norm folding and kernel schedules
+//===----------------------------------------------------------------------===//
+
+func.func @fold_weight_channels(%w: tensor<8x3x3x3xf32>, %g: tensor<4xf32>, %v: tensor<8xf32>) {
+  // expected-error @+1 {{'nn.fold_batch_norm_weight' op expects bn_weight of 8 elements (one per output channel), got 'tensor<4xf32>'}}
+  %fw = nn.fold_batch_norm_weight %w, %g, %v epsilon = 1.0e-05
+      : (tensor<8x3x3x3xf32>, tensor<4xf32>, tensor<8xf32>) -> tensor<8x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @fold_bias_epsilon(%g: tensor<8xf32>) {
+  // expected-error @+1 {{'nn.fold_batch_norm_bias' op expects a positive, finite epsilon, got 0}}
+  %fb = nn.fold_batch_norm_bias %g, %g, %g, %g epsilon = 0.0
+      : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_layout_rank(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{'kernel.fused' op has a layout of 4 dimensions for a result of rank 2}}
+  %y = kernel.fused "relu"(%x) layers = ["relu"]
+      schedule = <vector_width = 16, layout = [0, 2, 3, 1]>
+      : (tensor<?x4xf32>) -> tensor<?x4xf32> {
+  ^bb0(%a: tensor<?x4xf32>):
+    %r = nn.relu %a : tensor<?x4xf32> -> tensor<?x4xf32>
+    kernel.yield %r : tensor<?x4xf32>
+  }
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{expects layout to be a permutation of the result's dimensions}}
+func.func @schedule_not_a_permutation() attributes {s = #kernel.schedule<vector_width = 16, layout = [0, 0]>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{expects a positive vector_width, got 0}}
+func.func @schedule_vector_width() attributes {s = #kernel.schedule<vector_width = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown schedule field 'tiles'; expected tile, layout or input_layouts}}
+func.func @schedule_unknown_field() attributes {s = #kernel.schedule<vector_width = 16, tiles = [1]>} {
+  return
+}

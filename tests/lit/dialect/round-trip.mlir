@@ -160,3 +160,37 @@ func.func @loss_i32(%l: tensor<4x10xf32>, %labels: tensor<?xi32>) -> tensor<f32>
   %loss = nn.softmax_cross_entropy %l, %labels : (tensor<4x10xf32>, tensor<?xi32>) -> tensor<f32>
   return %loss : tensor<f32>
 }
+
+// Batch norm folded into a layer's parameters (kiln-fold-batch-norm).
+// CHECK-LABEL: func.func @fold_batch_norm
+func.func @fold_batch_norm(%w: tensor<8x3x3x3xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>,
+                           %m: tensor<8xf32>, %v: tensor<8xf32>, %bias: tensor<8xf32>)
+    -> (tensor<8x3x3x3xf32>, tensor<8xf32>, tensor<8xf32>) {
+  // CHECK: nn.fold_batch_norm_weight %{{.*}}, %{{.*}}, %{{.*}} epsilon = 1.000000e-05 : (tensor<8x3x3x3xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8x3x3x3xf32>
+  %fw = nn.fold_batch_norm_weight %w, %g, %v epsilon = 1.0e-05
+      : (tensor<8x3x3x3xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8x3x3x3xf32>
+  // CHECK: nn.fold_batch_norm_bias %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} epsilon = 1.000000e-05 : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %fb = nn.fold_batch_norm_bias %g, %b, %m, %v epsilon = 1.0e-05
+      : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  // CHECK: nn.fold_batch_norm_bias %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} epsilon = 1.000000e-05 : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %fc = nn.fold_batch_norm_bias %g, %b, %m, %v, %bias epsilon = 1.0e-05
+      : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %fw, %fb, %fc : tensor<8x3x3x3xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// A fused kernel: its layers and its schedule (every field).
+// CHECK-LABEL: func.func @kernel_schedule
+func.func @kernel_schedule(%x: tensor<?x4x6x6xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<?x4x6x6xf32> {
+  // CHECK: kernel.fused "conv"(%{{.*}}, %{{.*}}) layers = ["conv", "conv.relu"] schedule = <vector_width = 16, tile = [6, 64], layout = [0, 2, 3, 1], input_layouts = {{\[\[}}0, 2, 3, 1], []]>
+  %y = kernel.fused "conv"(%x, %w) layers = ["conv", "conv.relu"]
+      schedule = <vector_width = 16, tile = [6, 64], layout = [0, 2, 3, 1],
+                  input_layouts = [[0, 2, 3, 1], []]>
+      : (tensor<?x4x6x6xf32>, tensor<4x4x3x3xf32>) -> tensor<?x4x6x6xf32> {
+  ^bb0(%a: tensor<?x4x6x6xf32>, %b: tensor<4x4x3x3xf32>):
+    %c = nn.conv %a, %b strides = [1, 1] padding = [1, 1, 1, 1] dilations = [1, 1] groups = 1
+        : (tensor<?x4x6x6xf32>, tensor<4x4x3x3xf32>) -> tensor<?x4x6x6xf32>
+    %r = nn.relu %c : tensor<?x4x6x6xf32> -> tensor<?x4x6x6xf32>
+    kernel.yield %r : tensor<?x4x6x6xf32>
+  }
+  return %y : tensor<?x4x6x6xf32>
+}

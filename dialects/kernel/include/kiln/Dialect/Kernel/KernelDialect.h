@@ -10,6 +10,9 @@
 
 #include "kiln/Dialect/Kernel/KernelDialect.h.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "kiln/Dialect/Kernel/KernelAttrs.h.inc"
+
 #define GET_OP_CLASSES
 #include "kiln/Dialect/Kernel/KernelOps.h.inc"
 

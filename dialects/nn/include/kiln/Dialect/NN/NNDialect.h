@@ -22,6 +22,8 @@ mlir::LogicalResult refineResultType(mlir::Operation *op);
 #include "kiln/Dialect/NN/NNDialect.h.inc"
 #include "kiln/Dialect/NN/ShapeInferenceInterface.h.inc"
 #include "kiln/Dialect/NN/DifferentiableInterface.h.inc"
+#include "kiln/Dialect/NN/FusionProperties.h"
+#include "kiln/Dialect/NN/FusionProperties.h.inc"
 
 #define GET_OP_CLASSES
 #include "kiln/Dialect/NN/NNOps.h.inc"

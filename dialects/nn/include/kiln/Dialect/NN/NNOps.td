@@ -7,6 +7,7 @@ include "mlir/IR/AttrTypeBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "kiln/Dialect/NN/ShapeInferenceInterface.td"
 include "kiln/Dialect/NN/DifferentiableInterface.td"
+include "kiln/Dialect/NN/FusionProperties.td"
 
 def NN_Dialect : Dialect {
   let name = "nn";
@@ -60,7 +61,7 @@ def NN_ParameterOp : NN_Op<"parameter", [Pure]> {
 // Convolution and pooling
 //===----------------------------------------------------------------------===//
 
-def NN_ConvOp : NN_DifferentiableOp<"conv"> {
+def NN_ConvOp : NN_DifferentiableOp<"conv", [NN_FusionAnchor, NN_SampleIndependentOpInterface]> {
   let summary = "1-D, 2-D or 3-D convolution (cross-correlation)";
   let description = [{
     Cross-correlation (no kernel flip) of an N×C_in×spatial input with a C_out×(C_in/groups)×kernel
@@ -83,7 +84,7 @@ def NN_ConvOp : NN_DifferentiableOp<"conv"> {
   }];
 }
 
-def NN_MaxPoolOp : NN_DifferentiableOp<"max_pool"> {
+def NN_MaxPoolOp : NN_DifferentiableOp<"max_pool", [NN_Pooling, NN_SampleIndependentOpInterface]> {
   let summary = "1-D, 2-D or 3-D max pooling";
   let description = [{
     The maximum over each window; padded positions never win. With `ceil_mode` the output size
@@ -103,7 +104,7 @@ def NN_MaxPoolOp : NN_DifferentiableOp<"max_pool"> {
   }];
 }
 
-def NN_AvgPoolOp : NN_DifferentiableOp<"avg_pool"> {
+def NN_AvgPoolOp : NN_DifferentiableOp<"avg_pool", [NN_Pooling, NN_SampleIndependentOpInterface]> {
   let summary = "1-D, 2-D or 3-D average pooling";
   let description = [{
     The mean over each window. With `count_include_pad` the divisor counts padded positions
@@ -125,7 +126,7 @@ def NN_AvgPoolOp : NN_DifferentiableOp<"avg_pool"> {
   }];
 }
 
-def NN_GlobalAvgPoolOp : NN_DifferentiableOp<"global_avg_pool"> {
+def NN_GlobalAvgPoolOp : NN_DifferentiableOp<"global_avg_pool", [NN_SampleIndependentOpInterface]> {
   let summary = "mean over all spatial positions";
   let description = [{
     Reduces every spatial dimension to 1 (PyTorch's `AdaptiveAvgPool2d(1)`).
@@ -139,7 +140,7 @@ def NN_GlobalAvgPoolOp : NN_DifferentiableOp<"global_avg_pool"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def NN_GlobalMaxPoolOp : NN_DifferentiableOp<"global_max_pool"> {
+def NN_GlobalMaxPoolOp : NN_DifferentiableOp<"global_max_pool", [NN_SampleIndependentOpInterface]> {
   let summary = "maximum over all spatial positions";
   let description = [{
     Reduces every spatial dimension to 1 by taking the maximum.
@@ -157,7 +158,7 @@ def NN_GlobalMaxPoolOp : NN_DifferentiableOp<"global_max_pool"> {
 // Normalization, dense, elementwise
 //===----------------------------------------------------------------------===//
 
-def NN_BatchNormOp : NN_InferredOp<"batch_norm"> {
+def NN_BatchNormOp : NN_InferredOp<"batch_norm", [NN_SampleIndependentOpInterface]> {
   let summary = "batch normalization over the channel dimension";
   let description = [{
     y = (x − mean)/√(var + epsilon)·weight + bias per channel. In inference the mean and variance
@@ -180,7 +181,7 @@ def NN_BatchNormOp : NN_InferredOp<"batch_norm"> {
   }];
 }
 
-def NN_DenseOp : NN_DifferentiableOp<"dense"> {
+def NN_DenseOp : NN_DifferentiableOp<"dense", [NN_FusionAnchor, NN_SampleIndependentOpInterface]> {
   let summary = "fully connected layer";
   let description = [{
     y = x·Wᵀ + b for an N×K input and an M×K weight (PyTorch's `Linear` layout).
@@ -197,7 +198,7 @@ def NN_DenseOp : NN_DifferentiableOp<"dense"> {
   }];
 }
 
-def NN_AddOp : NN_DifferentiableOp<"add", [Commutative]> {
+def NN_AddOp : NN_DifferentiableOp<"add", [Commutative, NN_Elementwise, NN_SampleIndependentOpInterface]> {
   let summary = "elementwise sum of two tensors of one shape (the residual connection)";
   let description = [{
     ```mlir
@@ -209,7 +210,8 @@ def NN_AddOp : NN_DifferentiableOp<"add", [Commutative]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-class NN_UnaryOp<string mnemonic, string formula> : NN_DifferentiableOp<mnemonic> {
+class NN_UnaryOp<string mnemonic, string formula>
+    : NN_DifferentiableOp<mnemonic, [NN_Elementwise, NN_SampleIndependentOpInterface]> {
   let summary = "elementwise " # formula;
   let description = [{
     Applies the function to every element; the result has the input's shape.
@@ -227,7 +229,7 @@ def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
 def NN_TanhOp : NN_UnaryOp<"tanh", "hyperbolic tangent">;
 def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "logistic function 1/(1 + exp(-x))">;
 
-def NN_FlattenOp : NN_DifferentiableOp<"flatten"> {
+def NN_FlattenOp : NN_DifferentiableOp<"flatten", [NN_View, NN_SampleIndependentOpInterface]> {
   let summary = "collapse every dimension after the batch into one";
   let description = [{
     ```mlir
@@ -239,7 +241,8 @@ def NN_FlattenOp : NN_DifferentiableOp<"flatten"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-class NN_SoftmaxLikeOp<string mnemonic, string formula> : NN_DifferentiableOp<mnemonic> {
+class NN_SoftmaxLikeOp<string mnemonic, string formula>
+    : NN_DifferentiableOp<mnemonic, [DeclareOpInterfaceMethods<NN_SampleIndependentOpInterface, ["isSampleIndependent"]>]> {
   let summary = formula # " along one axis";
   let description = [{
     Normalizes along `axis` (non-negative, less than the rank); the result has the input's shape.
@@ -269,6 +272,53 @@ def NN_SoftmaxCrossEntropyOp : NN_DifferentiableOp<"softmax_cross_entropy"> {
   let arguments = (ins NN_F32Tensor:$logits, NN_IntTensor:$labels);
   let results = (outs NN_F32Tensor:$loss);
   let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Inference batch norm folded into the preceding convolution or dense layer
+//===----------------------------------------------------------------------===//
+
+def NN_FoldBatchNormWeightOp : NN_InferredOp<"fold_batch_norm_weight"> {
+  let summary = "a convolution's or dense layer's weight with a batch norm's scale folded in";
+  let description = [{
+    w'[o, ...] = w[o, ...]·γ[o]/√(var[o] + ε), for the weight of a convolution (O×I×kernel) or a
+    dense layer (O×K) followed by an inference batch norm with weight γ and running variance var.
+    `kiln-fold-batch-norm` writes it; it reads parameters only, so the library computes it when
+    the weights are loaded or trained, not in every forward pass.
+
+    ```mlir
+    %w2 = nn.fold_batch_norm_weight %w, %gamma, %var epsilon = 1.0e-05
+        : (tensor<64x3x7x7xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<64x3x7x7xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$weight, NN_F32Tensor:$bn_weight, NN_F32Tensor:$running_var,
+                       F64Attr:$epsilon);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $weight `,` $bn_weight `,` $running_var `epsilon` `=` $epsilon attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+def NN_FoldBatchNormBiasOp : NN_InferredOp<"fold_batch_norm_bias"> {
+  let summary = "the bias of a convolution or dense layer with a batch norm's shift folded in";
+  let description = [{
+    b'[o] = β[o] + (b[o] − mean[o])·γ[o]/√(var[o] + ε), with b = 0 when the layer has no bias: the
+    bias that, with the weight of `nn.fold_batch_norm_weight`, gives the layer followed by the
+    inference batch norm (weight γ, bias β, running mean and variance).
+
+    ```mlir
+    %b2 = nn.fold_batch_norm_bias %gamma, %beta, %mean, %var epsilon = 1.0e-05
+        : (tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$bn_weight, NN_F32Tensor:$bn_bias, NN_F32Tensor:$running_mean,
+                       NN_F32Tensor:$running_var, Optional<NN_F32Tensor>:$bias, F64Attr:$epsilon);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = [{
+    $bn_weight `,` $bn_bias `,` $running_mean `,` $running_var (`,` $bias^)?
+    `epsilon` `=` $epsilon attr-dict `:` functional-type(operands, results)
+  }];
 }
 
 include "kiln/Dialect/NN/NNTrainingOps.td"

@@ -260,7 +260,7 @@ def NN_DenseBackwardWeightOp : NN_InferredOp<"dense_backward_weight"> {
 }
 
 class NN_ActivationBackwardOp<string mnemonic, string formula>
-    : NN_InferredOp<mnemonic> {
+    : NN_InferredOp<mnemonic, [NN_Elementwise, NN_SampleIndependentOpInterface]> {
   let summary = "gradient of an activation: " # formula;
   let description = [{
     ```mlir
@@ -277,7 +277,7 @@ def NN_ReluBackwardOp : NN_ActivationBackwardOp<"relu_backward", "dy where x > 0
 def NN_TanhBackwardOp : NN_ActivationBackwardOp<"tanh_backward", "dy·(1 − y²) (value: the output y)">;
 def NN_SigmoidBackwardOp : NN_ActivationBackwardOp<"sigmoid_backward", "dy·y·(1 − y) (value: the output y)">;
 
-def NN_ReshapeOp : NN_DifferentiableOp<"reshape"> {
+def NN_ReshapeOp : NN_DifferentiableOp<"reshape", [NN_View, NN_SampleIndependentOpInterface]> {
   let summary = "the same elements in another shape of equal size (flatten's gradient)";
   let description = [{
     ```mlir

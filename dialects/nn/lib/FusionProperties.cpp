@@ -1,0 +1,24 @@
+// The fusion properties nn ops declare (FusionProperties.td), as the questions passes ask.
+#include "kiln/Dialect/NN/NNDialect.h"
+
+using namespace mlir;
+
+#include "kiln/Dialect/NN/FusionProperties.cpp.inc"
+
+namespace kiln::nn {
+
+// A softmax over the batch (axis 0) mixes samples; over any other axis it does not.
+bool SoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
+bool LogSoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
+
+bool isElementwise(Operation *op) { return op->hasTrait<OpTrait::Elementwise>(); }
+bool isFusionAnchor(Operation *op) { return op->hasTrait<OpTrait::FusionAnchor>(); }
+bool isPooling(Operation *op) { return op->hasTrait<OpTrait::Pooling>(); }
+bool isView(Operation *op) { return op->hasTrait<OpTrait::View>(); }
+
+bool isSampleIndependent(Operation *op) {
+  auto independent = dyn_cast<SampleIndependent>(op);
+  return independent && independent.isSampleIndependent();
+}
+
+} // namespace kiln::nn
