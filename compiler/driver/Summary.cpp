@@ -21,25 +21,6 @@ int64_t staticProduct(ArrayRef<int64_t> shape) {
 }
 
 // FLOPs per image of one op, from its operand and result shapes (see Summary.h).
-int64_t flopsPerImage(Operation *op, ArrayRef<int64_t> outShape) {
-  int64_t outPerImage = outShape.empty() ? 1 : staticProduct(outShape.drop_front());
-  auto shapeOf = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape(); };
-  return llvm::TypeSwitch<Operation *, int64_t>(op)
-      .Case([&](nn::ConvOp conv) {
-        // Each output element takes C_in/groups × kernel multiply-accumulates.
-        return 2 * staticProduct(shapeOf(conv.getWeight()).drop_front()) * outPerImage;
-      })
-      .Case([&](nn::DenseOp dense) { return 2 * shapeOf(dense.getWeight())[1] * outPerImage; })
-      .Case<nn::MaxPoolOp, nn::AvgPoolOp>(
-          [&](auto pool) { return staticProduct(pool.getKernelSize()) * outPerImage; })
-      .Case<nn::GlobalAvgPoolOp, nn::GlobalMaxPoolOp>(
-          [&](auto pool) { return staticProduct(shapeOf(pool.getInput()).drop_front()); })
-      .Case([&](nn::BatchNormOp) { return 2 * outPerImage; })
-      .Case([&](nn::FlattenOp) { return int64_t(0); })
-      .Case<nn::SoftmaxOp, nn::LogSoftmaxOp>([&](auto) { return 3 * outPerImage; })
-      .Default([&](Operation *) { return outPerImage; });
-}
-
 std::string shapeString(ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (auto [i, d] : llvm::enumerate(shape)) {
@@ -68,6 +49,26 @@ std::string layerName(Operation *op) {
 }
 
 } // namespace
+
+int64_t flopsPerImage(Operation *op, ArrayRef<int64_t> outShape) {
+  int64_t outPerImage = outShape.empty() ? 1 : staticProduct(outShape.drop_front());
+  auto shapeOf = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape(); };
+  return llvm::TypeSwitch<Operation *, int64_t>(op)
+      .Case([&](nn::ConvOp conv) {
+        // Each output element takes C_in/groups × kernel multiply-accumulates.
+        return 2 * staticProduct(shapeOf(conv.getWeight()).drop_front()) * outPerImage;
+      })
+      .Case([&](nn::DenseOp dense) { return 2 * shapeOf(dense.getWeight())[1] * outPerImage; })
+      .Case<nn::MaxPoolOp, nn::AvgPoolOp>(
+          [&](auto pool) { return staticProduct(pool.getKernelSize()) * outPerImage; })
+      .Case<nn::GlobalAvgPoolOp, nn::GlobalMaxPoolOp>(
+          [&](auto pool) { return staticProduct(shapeOf(pool.getInput()).drop_front()); })
+      .Case([&](nn::BatchNormOp) { return 2 * outPerImage; })
+      .Case([&](nn::FlattenOp) { return int64_t(0); })
+      .Case<nn::SoftmaxOp, nn::LogSoftmaxOp>([&](auto) { return 3 * outPerImage; })
+      .Default([&](Operation *) { return outPerImage; });
+}
+
 
 FailureOr<ModelSummary> summarizeModel(ModuleOp module) {
   auto forward = module.lookupSymbol<func::FuncOp>("forward");

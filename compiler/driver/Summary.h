@@ -36,6 +36,9 @@ struct ModelSummary {
 // Fails with a diagnostic when there is no @forward or a shape is not inferred.
 mlir::FailureOr<ModelSummary> summarizeModel(mlir::ModuleOp module);
 
+// One op's FLOPs per image by the rules above; `outShape` is its result's shape.
+int64_t flopsPerImage(mlir::Operation *op, llvm::ArrayRef<int64_t> outShape);
+
 void printSummary(const ModelSummary &summary, llvm::raw_ostream &os);
 
 } // namespace kiln

@@ -100,14 +100,20 @@ std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std
 
 std::string kernelCalls(const std::vector<KernelCall> &kernels,
                         llvm::function_ref<std::string(ValueRef)> name,
-                        const std::string &indent) {
+                        const std::string &indent, const std::string &profile) {
   std::string text;
-  for (const KernelCall &call : kernels) {
+  for (auto [k, call] : llvm::enumerate(kernels)) {
+    if (!profile.empty())
+      text += indent + "if (" + profile + ")\n" + indent + "  started = kiln_seconds();\n";
     text += indent + "error = " + call.symbol + "(";
     for (ValueRef operand : call.operands)
       text += name(operand) + ", ";
-    text += name(call.result) + ");\n" + indent + "if (error) {\n" + indent + "  failed = \"" +
-            call.name + "\";\n" + indent + "  goto done;\n" + indent + "}\n";
+    text += name(call.result) + ");\n";
+    if (!profile.empty())
+      text += indent + "if (" + profile + ")\n" + indent + "  " + profile + "[" +
+              std::to_string(k) + "] += kiln_seconds() - started;\n";
+    text += indent + "if (error) {\n" + indent + "  failed = \"" + call.name + "\";\n" + indent +
+            "  goto done;\n" + indent + "}\n";
   }
   return text;
 }
@@ -165,6 +171,7 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
   for (const IOTensor *t : tensors)
     os << bufferLocals(*t);
   os << "  int64_t batch = 1, chunk, first;\n  int error = 0;\n  const char *failed = NULL;\n"
+     << "  double started = 0;\n"
      << "  kiln_status status;\n"
      << "  if (!model)\n    return kiln_fail(KILN_INVALID_ARGUMENT, \"" << m
      << "_forward: model is NULL\");\n";
@@ -206,7 +213,8 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
       os << "    " << t->name << "_buffer.flags = halide_buffer_flag_host_dirty;\n";
   }
   os << kernelCalls(
-      program.kernels, [&](ValueRef ref) { return valueExpression(program, ref); }, "    ");
+      program.kernels, [&](ValueRef ref) { return valueExpression(program, ref); }, "    ",
+      "model->profile");
   if (info.gpu)
     for (const KernelCall &call : program.kernels)
       if (call.result.kind == ValueRef::Kind::Output)
@@ -276,8 +284,11 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
     outputRows.push_back(ioRow(t));
 
   std::string kernelDecls;
+  llvm::StringSet<> declared; // kernels of identical code share a symbol
   auto declare = [&](const ModelProgram &p) {
     for (const KernelCall *call : p.allKernels()) {
+      if (!declared.insert(call->symbol).second)
+        continue;
       kernelDecls += "int " + call->symbol + "(";
       for (size_t i = 0; i < call->operands.size(); ++i)
         kernelDecls += "struct halide_buffer_t *in" + std::to_string(i) + ", ";
@@ -286,9 +297,18 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
   };
   for (const ModelProgram *p : library.programs())
     declare(*p);
-  std::string genericArgs;
-  for (size_t i = 0; i < program.inputs.size(); ++i)
+  std::vector<std::string> kernelRows;
+  double flops = 0;
+  for (const KernelCall &call : program.kernels) {
+    kernelRows.push_back("{" + stringLiteral(call.name) + ", " + stringLiteral(call.layers) + ", " +
+                         std::to_string(call.flops) + "}");
+    flops += call.flops;
+  }
+  std::string genericArgs, trainArgs;
+  for (size_t i = 0; i < program.inputs.size(); ++i) {
     genericArgs += ", &inputs[" + std::to_string(i) + "]";
+    trainArgs += ", &inputs[" + std::to_string(i) + "]";
+  }
   for (size_t i = 0; i < program.outputs.size(); ++i)
     genericArgs += ", &outputs[" + std::to_string(i) + "]";
 
@@ -328,7 +348,11 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
       {"INPUT_DESCS", tableInitializer(inputRows)},
       {"OUTPUT_DESCS", tableInitializer(outputRows)},
       {"KERNEL_DECLS", kernelDecls},
-      {"GENERIC_ARGS", genericArgs}};
+      {"GENERIC_ARGS", genericArgs},
+      {"TRAIN_ARGS", trainArgs},
+      {"NUM_KERNELS", std::to_string(program.kernels.size())},
+      {"KERNEL_DESCS", tableInitializer(kernelRows)},
+      {"FLOPS", std::to_string(flops)}};
   // Substituted in a second pass: their text holds markers of its own (MODEL, OPTIMIZER).
   std::string prologue = kDriverPrologue;
   prologue = substitute(prologue,

@@ -103,6 +103,7 @@ struct @MODEL@ {
   halide_dimension_t derived_dims[ARRAY(NUM_DERIVED)][KILN_MAX_RANK];
   halide_buffer_t derived_buffers[ARRAY(NUM_DERIVED)];
   int prepared; /* the derived tensors follow the current state */
+  double *profile; /* non-NULL: forward adds each kernel's seconds here (set_profile) */
 #if TRAIN
   int64_t step; /* training steps taken (Adam's t) */
   float *train_slots[ARRAY(NUM_TRAIN_SLOTS)];
@@ -510,12 +511,35 @@ static kiln_status generic_save(const void *model, const char *safetensors_path)
 
 static void generic_destroy(void *model) { @MODEL@_destroy((@MODEL@ *)model); }
 
+static kiln_status generic_set_profile(void *model, double *kernel_seconds) {
+  if (!model)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@ (descriptor) set_profile: model is NULL");
+  ((@MODEL@ *)model)->profile = kernel_seconds;
+  return KILN_OK;
+}
+
+#if TRAIN
+static kiln_status generic_train_step(void *model, const kiln_tensor *inputs,
+                                      const kiln_tensor *labels,
+                                      const kiln_optimizer_params *params, float *loss) {
+  if (!inputs)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@ (descriptor) train_step: inputs is NULL");
+  return @MODEL@_train_step((@MODEL@ *)model@TRAIN_ARGS@, labels, params, loss);
+}
+#define TRAIN_ENTRY generic_train_step
+#else
+#define TRAIN_ENTRY NULL
+#endif
+
+static const kiln_kernel_desc kernel_descs[ARRAY(@NUM_KERNELS@)] = @KERNEL_DESCS@;
+
 static const kiln_io_desc input_descs[ARRAY(@NUM_INPUTS@)] = @INPUT_DESCS@;
 static const kiln_io_desc output_descs[ARRAY(@NUM_OUTPUTS@)] = @OUTPUT_DESCS@;
 
 static const kiln_model_desc descriptor = {
     KILN_MODEL_ABI_VERSION, "@MODEL@", @NUM_INPUTS@, input_descs, @NUM_OUTPUTS@, output_descs,
-    generic_create, generic_forward, generic_save, generic_destroy};
+    generic_create, generic_forward, generic_save, generic_destroy,
+    @FLOPS@, @NUM_KERNELS@, kernel_descs, generic_set_profile, TRAIN_ENTRY};
 
 const kiln_model_desc *@MODEL@_descriptor(void) { return &descriptor; }
 )";

@@ -50,8 +50,11 @@ std::string slotRow(const Slot &slot);
 // to `done`.
 std::string bufferLocals(const IOTensor &t);
 std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std::string &entry);
+// With `profile` (a C expression of type double *, "model->profile"), each call's wall time is
+// added to profile[k] when it is non-NULL.
 std::string kernelCalls(const std::vector<KernelCall> &kernels,
-                        llvm::function_ref<std::string(ValueRef)> name, const std::string &indent);
+                        llvm::function_ref<std::string(ValueRef)> name, const std::string &indent,
+                        const std::string &profile = "");
 
 // <model>_export.c: `kiln_model_descriptor`, compiled into the shared library only, so two
 // models' static libraries can be linked into one program.

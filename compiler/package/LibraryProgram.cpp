@@ -227,6 +227,39 @@ FailureOr<TrainingForward> analyzeTrainingForward(func::FuncOp fn, const Library
   return result;
 }
 
+// What determines a kernel's code: its inputs' types, its ops and its schedule, printed without
+// its name and layers (ResNet-50's sixteen bottleneck blocks have four kinds of kernel).
+std::string kernelKey(kernel::FusedOp kernel) {
+  StringAttr name = kernel.getNameAttr();
+  ArrayAttr layers = kernel.getLayersAttr();
+  kernel.setName("kernel");
+  kernel.setLayersAttr(ArrayAttr::get(kernel.getContext(), {}));
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  kernel->print(os, OpPrintingFlags().useLocalScope());
+  kernel.setNameAttr(name);
+  kernel.setLayersAttr(layers);
+  return key;
+}
+
+// Kernels whose code would be the same share the first one's symbol: one is compiled and
+// linked, all call it.
+void shareIdenticalKernels(LibraryProgram &library) {
+  llvm::StringMap<std::string> symbolOf;
+  for (ModelProgram *program : {&library.forward, library.train ? &library.train->program : nullptr,
+                                library.trainingForward ? &library.trainingForward->program
+                                                        : nullptr}) {
+    if (!program)
+      continue;
+    for (std::vector<KernelCall> *calls : {&program->prepare, &program->kernels})
+      for (KernelCall &call : *calls) {
+        auto [it, inserted] = symbolOf.try_emplace(kernelKey(call.op), call.symbol);
+        if (!inserted)
+          call.symbol = it->second;
+      }
+  }
+}
+
 } // namespace
 
 FailureOr<LibraryProgram> analyzeLibrary(ModuleOp module, llvm::StringRef modelName, bool gpu) {
@@ -263,6 +296,7 @@ FailureOr<LibraryProgram> analyzeLibrary(ModuleOp module, llvm::StringRef modelN
     int64_t &pass = library.trainingForward->program.maxBatch;
     step = pass = std::min(step, pass);
   }
+  shareIdenticalKernels(library);
   return library;
 }
 

@@ -50,7 +50,7 @@ struct LibraryProgram {
 };
 
 // Analyzes @forward and, when present, @train_step and @forward_train (all after
-// kiln-form-kernels). Emits a
+// kiln-form-kernels); kernels that would compile to the same code share one symbol. Emits a
 // diagnostic and fails on what the library cannot express (labels other than i64 class
 // indices, a state update that names no parameter, ...).
 mlir::FailureOr<LibraryProgram> analyzeLibrary(mlir::ModuleOp module, llvm::StringRef modelName,

@@ -3,6 +3,8 @@
 #include "package/ModelProgram.h"
 #include "package/InitialWeights.h"
 
+#include "driver/Summary.h"
+
 #include "kiln/Dialect/NN/NNDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -391,6 +393,13 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
     call.op = fused;
     call.name = fused.getName().str();
     call.symbol = kernelSymbol(program.name, options.symbolInfix, call.name, usedSymbols);
+    for (Attribute layer : fused.getLayers())
+      call.layers += (call.layers.empty() ? "" : "+") + cast<StringAttr>(layer).str();
+    fused.getBody().walk([&](Operation *inner) {
+      if (nn::isFusionAnchor(inner))
+        call.flops += static_cast<double>(flopsPerImage(
+            inner, cast<RankedTensorType>(inner->getResult(0).getType()).getShape()));
+    });
     for (Value operand : fused.getInputs())
       call.operands.push_back(values.lookup(operand));
     Value result = fused->getResult(0);

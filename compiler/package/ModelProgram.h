@@ -82,6 +82,8 @@ struct KernelCall {
   std::string symbol; // <model>_<name>: the function codegen emits
   std::vector<ValueRef> operands;
   ValueRef result;
+  std::string layers;  // the model layers it computes, '+'-separated
+  double flops = 0;    // per sample: 2 per multiply-add of its convolutions and dense layers
 };
 
 // An output that no kernel writes directly (a returned input or parameter, or a value returned

@@ -21,7 +21,9 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 
 using namespace mlir;
 
@@ -135,21 +137,45 @@ struct Build {
     return package::runTool(toolchain.cc, args, path("cc.log"), "compile " + source, loc);
   }
 
+  // Halide compiles independent kernels in as many threads as the machine has; the first
+  // failure is reported (its diagnostic is emitted by the thread that hit it).
+  LogicalResult compileKernels(const std::vector<const package::KernelCall *> &calls) const {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failedAny{false};
+    auto work = [&] {
+      for (size_t i = next++; i < calls.size() && !failedAny; i = next++) {
+        const package::KernelCall *call = calls[i];
+        if (failed(codegen::compileKernel(call->op, target, call->symbol,
+                                          path(call->symbol + ".o"), options.dumpDir)))
+          failedAny = true;
+      }
+    };
+    unsigned threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
+                                                       static_cast<unsigned>(calls.size())));
+    std::vector<std::thread> workers;
+    for (unsigned t = 1; t < threads; ++t)
+      workers.emplace_back(work);
+    work();
+    for (std::thread &worker : workers)
+      worker.join();
+    return success(!failedAny);
+  }
+
   // Every file, then the list of those that are published.
   FailureOr<std::vector<std::string>> run() const {
     const std::string &name = library.forward.name;
     std::vector<std::string> objects;
+    // One object per distinct symbol (identical kernels share one), compiled in parallel.
     std::vector<const package::KernelCall *> calls;
+    llvm::StringSet<> symbols;
     for (const package::ModelProgram *program : library.programs())
       for (const package::KernelCall *call : program->allKernels())
-        calls.push_back(call);
-    for (const package::KernelCall *call : calls) {
-      std::string object = call->symbol + ".o";
-      if (failed(codegen::compileKernel(call->op, target, call->symbol, path(object),
-                                        options.dumpDir)))
-        return failure();
-      objects.push_back(path(object));
-    }
+        if (symbols.insert(call->symbol).second)
+          calls.push_back(call);
+    for (const package::KernelCall *call : calls)
+      objects.push_back(path(call->symbol + ".o"));
+    if (failed(compileKernels(calls)))
+      return failure();
     std::string runtime = name + "_halide_runtime.o";
     if (failed(codegen::compileRuntime(target, path(runtime), loc)))
       return failure();

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <unistd.h>
 
 namespace {
@@ -170,6 +171,12 @@ int32_t kiln_resolve_num_threads(int32_t requested) {
   }
   long online = sysconf(_SC_NPROCESSORS_ONLN);
   return online > 0 ? static_cast<int32_t>(online) : 1;
+}
+
+double kiln_seconds(void) {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 } // extern "C"

@@ -66,12 +66,15 @@ TEST(Cpu, DisabledFeaturesReadAsAbsentAndAreNamed) {
 
 TEST(Cpu, FeaturesNeedTheirPrerequisites) {
   // The OS must save the wider registers: AVX-512 is reported only with AVX, AVX only with SSE.
-  if (kiln_cpu_has_feature("avx512f"))
+  if (kiln_cpu_has_feature("avx512f")) {
     EXPECT_EQ(kiln_cpu_has_feature("avx"), 1);
-  if (kiln_cpu_has_feature("avx2"))
+  }
+  if (kiln_cpu_has_feature("avx2")) {
     EXPECT_EQ(kiln_cpu_has_feature("avx"), 1);
-  if (kiln_cpu_has_feature("avx"))
+  }
+  if (kiln_cpu_has_feature("avx")) {
     EXPECT_EQ(kiln_cpu_has_feature("sse4.2"), 1);
+  }
 }
 
 TEST(Cpu, HalideMessagesReachTheStatus) {

@@ -150,6 +150,9 @@ void kiln_fill_uniform(float *data, int64_t count, float bound, uint64_t seed, u
  * the number of online processors. */
 int32_t kiln_resolve_num_threads(int32_t requested);
 
+/* Seconds on a monotonic clock (for timing; the origin is arbitrary). */
+double kiln_seconds(void);
+
 /* ---- CPU features --------------------------------------------------------------------------- */
 
 /* Whether the CPU this process runs on, with the operating system's support, has a feature,
@@ -189,7 +192,7 @@ typedef struct kiln_optimizer_params {
 
 void kiln_optimizer_params_init(kiln_optimizer_params *params);
 
-#define KILN_MODEL_ABI_VERSION 1
+#define KILN_MODEL_ABI_VERSION 2
 
 /* One input or output of a model; shape[i] < 0 marks the dynamic batch. */
 typedef struct kiln_io_desc {
@@ -198,6 +201,13 @@ typedef struct kiln_io_desc {
   int32_t rank;
   int64_t shape[KILN_MAX_RANK];
 } kiln_io_desc;
+
+/* One kernel of a model's forward pass (a fused group of layers), for profiles. */
+typedef struct kiln_kernel_desc {
+  const char *name;   /* the kernel's symbol suffix: its anchor layer ("layer1_0_conv1") */
+  const char *layers; /* the model's layers it computes, '+'-separated */
+  double flops;       /* per sample: 2 per multiply-add of its convolutions and dense layers */
+} kiln_kernel_desc;
 
 /* What every compiled model's shared library exports as the symbol `kiln_model_descriptor`
  * (a `const kiln_model_desc *(void)` function), so a tool can dlopen it without its header. */
@@ -213,6 +223,16 @@ typedef struct kiln_model_desc {
   kiln_status (*forward)(void *model, const kiln_tensor *inputs, kiln_tensor *outputs);
   kiln_status (*save)(const void *model, const char *safetensors_path);
   void (*destroy)(void *model);
+  /* Since ABI version 2. */
+  double flops;                    /* per sample of forward: the sum of its kernels' */
+  int32_t num_kernels;             /* forward's kernels, in call order */
+  const kiln_kernel_desc *kernels;
+  /* kernel_seconds non-NULL: from now on every forward adds each kernel's wall time to
+   * kernel_seconds[k] (num_kernels entries, owned by the caller); NULL: stops. */
+  kiln_status (*set_profile)(void *model, double *kernel_seconds);
+  /* The training step (inputs as forward's, labels i64 [N]); NULL when the model has no loss. */
+  kiln_status (*train_step)(void *model, const kiln_tensor *inputs, const kiln_tensor *labels,
+                            const kiln_optimizer_params *params, float *loss);
 } kiln_model_desc;
 
 typedef const kiln_model_desc *(*kiln_model_descriptor_fn)(void);

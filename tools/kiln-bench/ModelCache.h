@@ -1,0 +1,26 @@
+// A model file compiled by kilnc into a shared library, kept in a cache directory keyed by the
+// file's contents, the target and the kilnc binary, so repeated runs reuse it.
+#ifndef KILN_TOOLS_KILN_BENCH_MODELCACHE_H
+#define KILN_TOOLS_KILN_BENCH_MODELCACHE_H
+
+#include "kiln/runtime.h"
+
+#include <string>
+
+namespace kiln_bench {
+
+struct CompileOptions {
+  std::string kilnc;    // the compiler's path
+  std::string cacheDir; // where compiled libraries are kept
+  std::string target = "host";
+  bool verbose = true;  // say when a model is being compiled, and how long it took
+};
+
+// The path of the model's lib<name>.so, compiled now unless the cache holds it. Fails with
+// KILN_IO_ERROR (and kilnc's output in the message) when kilnc fails.
+kiln_status compileModel(const std::string &modelPath, const CompileOptions &options,
+                         std::string *out_library);
+
+} // namespace kiln_bench
+
+#endif // KILN_TOOLS_KILN_BENCH_MODELCACHE_H
