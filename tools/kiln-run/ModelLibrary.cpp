@@ -79,7 +79,7 @@ kiln_status ModelLibrary::open(const std::string &path, std::unique_ptr<ModelLib
     return notAModel(path, "kiln_model_descriptor() returned NULL");
   if (desc->abi_version != KILN_MODEL_ABI_VERSION)
     return notAModel(path, "it was built for model ABI version " +
-                               std::to_string(desc->abi_version) + ", kiln-run supports " +
+                               std::to_string(desc->abi_version) + ", this tool supports " +
                                std::to_string(KILN_MODEL_ABI_VERSION) +
                                " (recompile the model with this kilnc)");
   if (!desc->create || !desc->forward || !desc->destroy)
