@@ -55,21 +55,27 @@ std::vector<Argument> KernelPipeline::arguments() const {
 
 namespace {
 
-// Declares a buffer's static extents and dense strides so Halide can fold the index arithmetic;
-// only the batch (dynamic) is left to run time.
+// Declares a buffer's static extents and dense strides, in the storage order `layout` (tensor
+// dimensions outermost first; empty: the tensor's own order), so Halide can fold the index
+// arithmetic; only the batch (dynamic, always stored outermost) is left to run time.
 template <typename Param>
-void constrainDense(Param &param, llvm::ArrayRef<int64_t> shape) {
+void constrainDense(Param &param, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> layout) {
   int64_t rank = static_cast<int64_t>(shape.size());
+  std::vector<int64_t> order = layout.vec();
+  if (order.empty())
+    for (int64_t d = 0; d < rank; ++d)
+      order.push_back(d);
   int64_t stride = 1;
-  for (int64_t h = 0; h < rank; ++h) { // Halide order: tensor dim rank-1-h
-    int64_t extent = shape[rank - 1 - h];
+  for (int64_t k = rank - 1; k >= 0; --k) { // innermost stored dimension first
+    int64_t d = order[k];
+    int h = static_cast<int>(rank - 1 - d); // Halide's dimension of tensor dimension d
     param.dim(h).set_stride(static_cast<int>(stride));
-    if (extent == ShapedType::kDynamic) {
+    if (shape[d] == ShapedType::kDynamic) {
       param.dim(h).set_min(0);
-      break; // only the outermost dimension may be dynamic
+      break; // only the batch may be dynamic, and it is stored outermost
     }
-    param.dim(h).set_bounds(0, static_cast<int>(extent));
-    stride *= extent;
+    param.dim(h).set_bounds(0, static_cast<int>(shape[d]));
+    stride *= shape[d];
   }
 }
 
@@ -123,7 +129,10 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
       int rank = static_cast<int>(type.getRank());
       ImageParam param(*halideType(type.getElementType()), rank,
                        prefix + "_in" + std::to_string(arg.getArgNumber()));
-      constrainDense(param, type.getShape());
+      llvm::ArrayRef<DenseI64ArrayAttr> inputLayouts = kernel.getSchedule().getInputLayouts();
+      constrainDense(param, type.getShape(),
+                     inputLayouts.empty() ? llvm::ArrayRef<int64_t>()
+                                          : inputLayouts[arg.getArgNumber()].asArrayRef());
       if (!batch.defined() && rank > 0 && type.isDynamicDim(0))
         batch = param.dim(rank - 1).extent();
       pipeline.inputs.push_back(param);
@@ -153,17 +162,35 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
         Func pooled = funcs.lookup(op.getOperand(0)).func;
         AnchorInfo info = *anchor->anchor;
         std::vector<int64_t> poolShape = lowered->result.shape;
-        schedule = [pooled, info, poolShape](Func output, const TargetSpec &t) {
-          schedulePooledAnchor(output, pooled, info, poolShape, t);
+        std::vector<int64_t> window =
+            cast<DenseI64ArrayAttr>(op.getAttr("kernel_size")).asArrayRef().vec();
+        schedule = [pooled, info, poolShape, window](Func output, const TargetSpec &t) {
+          schedulePooledAnchor(output, pooled, info, poolShape, window, t);
         };
       } else if (!anchor) {
         schedule = lowered->schedule;
         if (nn::isFusionAnchor(&op))
           anchor = *lowered;
+        else if (isChannelsLast(kernel.getSchedule().getLayout()) &&
+                 (nn::isPooling(&op) || nn::isElementwise(&op))) {
+          std::vector<int64_t> shape = lowered->result.shape;
+          schedule = [shape](Func output, const TargetSpec &t) {
+            scheduleChannelsLast(output, shape, t);
+          };
+        }
       }
     }
-    if (!schedule)
-      return kernel.emitOpError() << "has no ops to generate code for";
+    if (!schedule) {
+      // No op: a copy of the input into the kernel's layout (a weight stored for its reader).
+      if (body.getNumArguments() != 1 || yield.getValues()[0] != body.getArgument(0))
+        return kernel.emitOpError() << "has no ops to generate code for";
+      result = funcs.lookup(body.getArgument(0));
+      std::vector<int64_t> layout = kernel.getSchedule().getLayout().vec();
+      std::vector<int64_t> shape = result.shape;
+      schedule = [shape, layout](Func output, const TargetSpec &t) {
+        scheduleCopy(output, shape, layout, t);
+      };
+    }
 
     std::vector<Var> v = tensorVars(result.rank());
     // Not the bare kernel name: a Func named like a math function ("tanh") clashes in Halide.
@@ -171,7 +198,7 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
     output(halideOrder(v)) = result.at(asExprs(v)); // no arguments for a 0-d result (the loss)
     schedule(output, target);
     OutputImageParam outputBuffer = output.output_buffer();
-    constrainDense(outputBuffer, result.shape);
+    constrainDense(outputBuffer, result.shape, kernel.getSchedule().getLayout());
     pipeline.output = output;
     return pipeline;
   } catch (const Halide::Error &error) {

@@ -37,6 +37,11 @@ struct LoweringContext {
   Halide::Expr extent(const TensorFunc &t, int64_t dim) const;
 };
 
+// Whether a storage order is channels-innermost 4-D ([0, 2, 3, 1]: NHWC of an NCHW tensor).
+inline bool isChannelsLast(llvm::ArrayRef<int64_t> layout) {
+  return layout == llvm::ArrayRef<int64_t>({0, 2, 3, 1});
+}
+
 // Vars named after the tensor dimensions they index (n, c, z, y, x), in tensor order.
 std::vector<Halide::Var> tensorVars(int64_t rank);
 // The same in Halide's (reversed) order, for Func definitions.

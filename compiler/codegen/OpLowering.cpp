@@ -131,9 +131,14 @@ FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
   for (int i = 0; i < r.dimensions(); ++i)
     reduction.push_back(r[i]);
   std::vector<int64_t> tile = ctx.schedule ? ctx.schedule.getTile().vec() : std::vector<int64_t>{};
+  bool channelsLast = ctx.schedule && isChannelsLast(ctx.schedule.getLayout());
   LoweredOp lowered{{conv, shape}, nullptr, AnchorInfo{conv, reduction, shape, tile}};
-  lowered.schedule = [conv, shape, reduction, tile](Func output, const TargetSpec &target) {
-    scheduleChannelTiled(output, conv, shape, /*channelTile=*/8, target, reduction, tile);
+  lowered.schedule = [conv, shape, reduction, tile, channelsLast](Func output,
+                                                                  const TargetSpec &target) {
+    if (channelsLast && tile.size() == 2)
+      scheduleConvChannelsLast(output, conv, shape, tile, target, reduction);
+    else
+      scheduleChannelTiled(output, conv, shape, /*channelTile=*/8, target, reduction, tile);
   };
   return lowered;
 }

@@ -137,7 +137,8 @@ void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64
 }
 
 void schedulePooledAnchor(Func output, Func pooled, const AnchorInfo &anchor,
-                          const std::vector<int64_t> &poolShape, const TargetSpec &target) {
+                          const std::vector<int64_t> &poolShape, llvm::ArrayRef<int64_t> window,
+                          const TargetSpec &target) {
   int64_t rank = static_cast<int64_t>(poolShape.size());
   std::vector<Var> args = output.args(); // Halide order: x, [y, [z,]] c, n
   // Without an epilogue the pooling reads the accumulator itself: a wrapper stage takes the
@@ -175,8 +176,103 @@ void schedulePooledAnchor(Func output, Func pooled, const AnchorInfo &anchor,
     pooled.compute_at(output, n);
     output.parallel(n);
   }
+  // The pooling reads poolShape.back() × window columns of the convolution: a vector of x
+  // positions no wider than that never shifts outside the convolution's output.
+  std::vector<int64_t> tile = anchor.tile;
+  int64_t columns = poolShape.back() * window.back();
+  int64_t columnLanes = lanesFor(columns, target.vectorWidth);
+  if (tile.size() == 2)
+    tile[0] = std::min(tile[0], columnLanes);
+  else
+    tile = {columnLanes, std::min<int64_t>(8, anchor.shape[1])};
   scheduleChannelTiled(pooled, anchor.accumulator, anchor.shape, /*channelTile=*/8, target,
-                       anchor.reduction, anchor.tile, /*parallel=*/false);
+                       anchor.reduction, tile, /*parallel=*/false);
+}
+
+void scheduleCopy(Func output, const std::vector<int64_t> &shape, llvm::ArrayRef<int64_t> layout,
+                  const TargetSpec &target) {
+  int64_t rank = static_cast<int64_t>(shape.size());
+  if (target.gpu)
+    return scheduleGpu(output, rank);
+  if (layout.empty())
+    return scheduleElementwise(output, shape, target);
+  std::vector<Var> args = output.args();
+  // Loops in storage order: the stored-innermost dimension vectorized (writes contiguous).
+  std::vector<VarOrRVar> order;
+  for (int64_t k = rank - 1; k >= 0; --k)
+    order.push_back(args[rank - 1 - layout[k]]);
+  output.reorder(order);
+  int64_t inner = layout.back();
+  int lanes = lanesFor(shape[inner], target.vectorWidth);
+  if (lanes > 1)
+    output.vectorize(args[rank - 1 - inner], lanes, TailStrategy::ShiftInwards);
+  output.parallel(args[rank - 1 - layout.front()]);
+}
+
+void scheduleChannelsLast(Func output, const std::vector<int64_t> &shape,
+                          const TargetSpec &target) {
+  if (target.gpu)
+    return scheduleGpu(output, static_cast<int64_t>(shape.size()));
+  std::vector<Var> args = output.args(); // x, y, c, n
+  Var x = args[0], y = args[1], c = args[2], n = args[3];
+  output.reorder(c, x, y, n);
+  int lanes = lanesFor(shape[1], target.vectorWidth);
+  if (lanes > 1)
+    output.vectorize(c, lanes, TailStrategy::ShiftInwards);
+  Var row("row");
+  output.fuse(y, n, row).parallel(row);
+}
+
+void scheduleConvChannelsLast(Func output, Func accumulator, const std::vector<int64_t> &shape,
+                              llvm::ArrayRef<int64_t> tile, const TargetSpec &target,
+                              const std::vector<RVar> &reductionInnerToOuter, bool parallel) {
+  if (target.gpu) {
+    scheduleGpu(output, static_cast<int64_t>(shape.size()));
+    accumulator.compute_at(output, Var("xi"));
+    return;
+  }
+  int width = target.vectorWidth;
+  int tileX = static_cast<int>(std::min<int64_t>(tile[0], shape[3]));
+  int tileC = static_cast<int>(tile[1]);
+  std::vector<Var> args = output.args(); // x, y, c, n
+  Var x = args[0], y = args[1], c = args[2], n = args[3];
+  Var xo("xo"), xi("xi"), co("co"), ci("ci"), cv("cv");
+  // Loops, outermost first: image and row (in parallel), channel tiles, x tiles, then a tile of
+  // tileX positions × tileC channels whose accumulators stay in registers. A channel tile's
+  // weights (window × input channels × tileC) stay in cache across the row's x tiles.
+  output.split(c, co, ci, tileC, TailStrategy::ShiftInwards)
+      .split(x, xo, xi, tileX, TailStrategy::ShiftInwards)
+      .split(ci, ci, cv, width, TailStrategy::ShiftInwards)
+      .reorder(cv, ci, xi, xo, co, y, n)
+      .vectorize(cv)
+      .unroll(ci)
+      .unroll(xi);
+  if (parallel) {
+    Var row("row");
+    output.fuse(y, n, row).parallel(row);
+  }
+  std::vector<Var> a = accumulator.args();
+  Var ax = a[0], ay = a[1], ac = a[2], an = a[3];
+  Var acv("acv");
+  // Stored channels innermost, like the output: whole vectors, which LLVM keeps in registers.
+  accumulator.compute_at(output, xo).store_in(MemoryType::Stack).reorder_storage(ac, ax, ay, an);
+  accumulator.split(ac, ac, acv, width, TailStrategy::ShiftInwards)
+      .reorder(acv, ac, ax, ay, an)
+      .vectorize(acv)
+      .unroll(ac)
+      .unroll(ax);
+  // The reduction: input channels innermost (contiguous in the input, a broadcast each), then
+  // the window; the tile's multiply-adds innermost of all.
+  std::vector<RVar> window(reductionInnerToOuter.begin(), reductionInnerToOuter.end() - 1);
+  RVar inputChannel = reductionInnerToOuter.back();
+  Stage update = accumulator.update();
+  update.split(ac, ac, acv, width, TailStrategy::GuardWithIf);
+  std::vector<VarOrRVar> order{acv, ac, ax, inputChannel};
+  for (const RVar &r : window)
+    order.push_back(r);
+  order.push_back(ay);
+  order.push_back(an);
+  update.reorder(order).vectorize(acv).unroll(ac).unroll(ax);
 }
 
 } // namespace kiln::codegen

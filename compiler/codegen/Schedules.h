@@ -26,6 +26,27 @@ int dividingLanes(int64_t extent, int targetWidth);
 void scheduleElementwise(Halide::Func output, const std::vector<int64_t> &shape,
                          const TargetSpec &target);
 
+// A copy into the storage order `layout` (tensor dimensions outermost first): vectorized along
+// the stored-innermost dimension, the outermost in parallel.
+void scheduleCopy(Halide::Func output, const std::vector<int64_t> &shape,
+                  llvm::ArrayRef<int64_t> layout, const TargetSpec &target);
+
+// An elementwise or pooling result stored channels-innermost (NHWC of an NCHW tensor):
+// vectors of channels, rows of every image in parallel.
+void scheduleChannelsLast(Halide::Func output, const std::vector<int64_t> &shape,
+                          const TargetSpec &target);
+
+// A convolution stored channels-innermost: output tiles of `tile` = [x positions, channels]
+// (channels a multiple of the vector width), whose accumulators stay in registers through the
+// whole reduction, input channels innermost then the kernel window; rows of every image in
+// parallel (unless `parallel` is false). `reductionInnerToOuter` is the conv's (window...,
+// input channel) RDom innermost first, as lowerConv builds it.
+void scheduleConvChannelsLast(Halide::Func output, Halide::Func accumulator,
+                              const std::vector<int64_t> &shape, llvm::ArrayRef<int64_t> tile,
+                              const TargetSpec &target,
+                              const std::vector<Halide::RVar> &reductionInnerToOuter,
+                              bool parallel = true);
+
 // GPU: the two innermost dimensions tiled over threads (32 × 4), every other one over blocks.
 void scheduleGpu(Halide::Func output, int64_t rank);
 
@@ -47,8 +68,11 @@ void scheduleChannelTiled(Halide::Func output, Halide::Func accumulator,
 // is the pooling, `pooled` the Func it reads (the convolution with its epilogue), computed per
 // row of pooled output (per sample for 1-D data) with the convolution's channel tiles; pooled
 // rows and images run in parallel. `poolShape` is the output's tensor-order shape.
+// `window` is the pooling's window, which is also its stride (kiln-fuse-conv-pool): the
+// convolution's x tiles must fit in the columns the pooling reads.
 void schedulePooledAnchor(Halide::Func output, Halide::Func pooled, const AnchorInfo &anchor,
-                          const std::vector<int64_t> &poolShape, const TargetSpec &target);
+                          const std::vector<int64_t> &poolShape, llvm::ArrayRef<int64_t> window,
+                          const TargetSpec &target);
 
 } // namespace kiln::codegen
 

@@ -53,29 +53,60 @@ Tensor randomParameter(nn::ParameterOp param, std::mt19937_64 &rng) {
   return uniformTensor(shape, -bound, bound, rng);
 }
 
-// Runs one kernel on the host with Halide's JIT.
+// A Halide buffer of `shape` stored in `layout` (tensor dimensions outermost first; empty: the
+// tensor's own order), as the library would hold it.
+Halide::Buffer<float> layoutBuffer(const std::vector<int64_t> &shape, ArrayRef<int64_t> layout) {
+  int rank = static_cast<int>(shape.size());
+  std::vector<int> sizes(shape.rbegin(), shape.rend()), storage; // Halide order, innermost first
+  for (int k = rank - 1; k >= 0; --k)
+    storage.push_back(rank - 1 - static_cast<int>(layout.empty() ? k : layout[k]));
+  return Halide::Buffer<float>(sizes, storage);
+}
+
+// Copies between a row-major tensor and a buffer of any storage order, element by element.
+void copyTensor(const Tensor &t, Halide::Buffer<float> &b, bool toBuffer) {
+  int rank = static_cast<int>(t.shape.size());
+  std::vector<int> index(rank, 0); // Halide order
+  for (size_t flat = 0; flat < t.data.size(); ++flat) {
+    size_t rest = flat;
+    for (int h = 0; h < rank; ++h) { // Halide dim h is tensor dim rank-1-h, the innermost first
+      index[h] = static_cast<int>(rest % t.shape[rank - 1 - h]);
+      rest /= t.shape[rank - 1 - h];
+    }
+    float &element = b(index.data());
+    if (toBuffer)
+      element = static_cast<float>(t.data[flat]);
+    else
+      const_cast<Tensor &>(t).data[flat] = element;
+  }
+}
+
+// Runs one kernel on the host with Halide's JIT, its operands and result in its layouts.
 LogicalResult runKernel(kernel::FusedOp kernel, const codegen::TargetSpec &target,
                         const std::vector<const Tensor *> &inputs, int64_t batch, Tensor &out) {
   FailureOr<codegen::KernelPipeline> pipeline = codegen::buildKernel(kernel, target);
   if (failed(pipeline))
     return failure();
+  kernel::ScheduleAttr schedule = kernel.getSchedule();
   std::vector<Halide::Buffer<float>> buffers;
   for (auto [i, t] : llvm::enumerate(inputs)) {
-    std::vector<int> sizes(t->shape.rbegin(), t->shape.rend());
-    Halide::Buffer<float> b(sizes);
-    std::copy(t->data.begin(), t->data.end(), b.data());
+    ArrayRef<int64_t> layout;
+    if (!schedule.getInputLayouts().empty())
+      layout = schedule.getInputLayouts()[i].asArrayRef();
+    Halide::Buffer<float> b = layoutBuffer(t->shape, layout);
+    copyTensor(*t, b, /*toBuffer=*/true);
     pipeline->inputs[i].set(b);
     buffers.push_back(b);
   }
   out.shape = concreteShape(kernel.getResult(0).getType(), batch);
-  std::vector<int> sizes(out.shape.rbegin(), out.shape.rend());
-  Halide::Buffer<float> result(sizes);
+  out.data.assign(static_cast<size_t>(out.numel()), 0.0);
+  Halide::Buffer<float> result = layoutBuffer(out.shape, schedule.getLayout());
   try {
     pipeline->output.realize(result, target.halide);
   } catch (const Halide::Error &error) {
     return kernel.emitOpError() << "failed when run: " << error.what();
   }
-  out.data.assign(result.data(), result.data() + result.number_of_elements());
+  copyTensor(out, result, /*toBuffer=*/false);
   return success();
 }
 

@@ -58,6 +58,9 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
     if (!options.gpu)
       pm.addPass(createFoldViews());
   }
+  ChooseLayoutsOptions layouts;
+  layouts.gpu = options.gpu;
+  pm.addPass(createChooseLayouts(layouts));
   ChooseSchedulesOptions schedules;
   schedules.gpu = options.gpu;
   pm.addPass(createChooseSchedules(schedules));

@@ -41,7 +41,8 @@ mlir::OwningOpRef<mlir::ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, mlir::ML
 //   nn:      kiln-infer-shapes → canonicalize → CSE
 //   train:   kiln-autodiff                                   (options.train)
 //   kernels: kiln-fold-batch-norm → kiln-form-kernels → kiln-fuse-conv-epilogue →
-//            kiln-fuse-conv-pool → kiln-fold-views (CPU) → kiln-choose-schedules
+//            kiln-fuse-conv-pool → kiln-fold-views (CPU) → kiln-choose-layouts →
+//            kiln-choose-schedules
 // (the fusion passes only with options.fuse).
 void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 

@@ -57,9 +57,17 @@ std::string tableInitializer(const std::vector<std::string> &rows) {
   return out + "}";
 }
 
+std::string orderInitializer(const std::vector<int64_t> &layout, size_t rank) {
+  std::vector<int64_t> order = layout;
+  if (order.empty())
+    for (size_t d = 0; d < rank; ++d)
+      order.push_back(static_cast<int64_t>(d));
+  return shapeInitializer(order);
+}
+
 std::string activationRow(const Activation &a) {
   return "{" + std::to_string(a.shape.size()) + ", " + shapeInitializer(a.shape) + ", " +
-         std::to_string(a.slot) + "}";
+         std::to_string(a.slot) + ", " + orderInitializer(a.layout, a.shape.size()) + "}";
 }
 
 std::string slotRow(const Slot &s) {
@@ -271,7 +279,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
   std::vector<std::string> derivedRows;
   for (const DerivedTensor &d : program.derived)
     derivedRows.push_back("{" + std::to_string(d.shape.size()) + ", " + shapeInitializer(d.shape) +
-                          ", " + std::to_string(elementsPerSample(d.shape)) + "}");
+                          ", " + std::to_string(elementsPerSample(d.shape)) + ", " +
+                          orderInitializer(d.layout, d.shape.size()) + "}");
   for (const Slot &s : program.slots)
     slotRows.push_back(slotRow(s));
   auto ioRow = [](const IOTensor &t) {

@@ -54,6 +54,7 @@ typedef struct activation_info {
   int32_t rank;
   int64_t shape[KILN_MAX_RANK]; /* -1: the batch */
   int32_t slot;
+  int32_t order[KILN_MAX_RANK]; /* storage order, tensor dimensions outermost first (NHWC: 0 2 3 1) */
 } activation_info;
 
 typedef struct slot_info {
@@ -66,6 +67,7 @@ typedef struct derived_info {
   int32_t rank;
   int64_t shape[KILN_MAX_RANK];
   int64_t elements;
+  int32_t order[KILN_MAX_RANK]; /* storage order (a weight stored output channels innermost) */
 } derived_info;
 
 static const state_info state_table[ARRAY(NUM_STATE)] = @STATE@;
@@ -144,13 +146,14 @@ static void *allocate(int64_t bytes) {
   return memory;
 }
 
-/* Points buffer at host (kept when NULL) with dense strides, innermost dimension first as Halide
- * lists them; -1 extents become the batch. Device fields are left alone. */
-static void describe_typed(halide_buffer_t *buffer, halide_dimension_t *dims, void *host,
-                           int code, int bits, int32_t rank, const int64_t *shape,
-                           int64_t batch) {
+/* Points buffer at host (kept when NULL) with dense strides in the storage order `order` (tensor
+ * dimensions outermost first; NULL: the tensor's own order); Halide lists dimensions innermost
+ * first. -1 extents become the batch. Device fields are left alone. */
+static void describe_ordered(halide_buffer_t *buffer, halide_dimension_t *dims, void *host,
+                             int code, int bits, int32_t rank, const int64_t *shape,
+                             int64_t batch, const int32_t *order) {
   int64_t stride = 1;
-  int32_t h;
+  int32_t k;
   if (host)
     buffer->host = (uint8_t *)host;
   buffer->type.code = (halide_type_code_t)code;
@@ -158,14 +161,22 @@ static void describe_typed(halide_buffer_t *buffer, halide_dimension_t *dims, vo
   buffer->type.lanes = 1;
   buffer->dimensions = rank;
   buffer->dim = dims;
-  for (h = 0; h < rank; ++h) {
-    int64_t extent = shape[rank - 1 - h] < 0 ? batch : shape[rank - 1 - h];
+  for (k = rank - 1; k >= 0; --k) {
+    int32_t d = order ? order[k] : k; /* the tensor dimension stored k-th */
+    int32_t h = rank - 1 - d;         /* its Halide dimension */
+    int64_t extent = shape[d] < 0 ? batch : shape[d];
     dims[h].min = 0;
     dims[h].extent = (int32_t)extent;
     dims[h].stride = (int32_t)stride;
     dims[h].flags = 0;
     stride *= extent;
   }
+}
+
+static void describe_typed(halide_buffer_t *buffer, halide_dimension_t *dims, void *host,
+                           int code, int bits, int32_t rank, const int64_t *shape,
+                           int64_t batch) {
+  describe_ordered(buffer, dims, host, code, bits, rank, shape, batch, NULL);
 }
 
 static void describe(halide_buffer_t *buffer, halide_dimension_t *dims, void *host, int32_t rank,
@@ -225,16 +236,21 @@ static kiln_status set_create(activation_set *set, const activation_info *info, 
   return KILN_OK;
 }
 
-/* A zeroed host tensor of `elements` floats, described by `buffer` (no batch dimension); NULL
- * when out of memory. */
-static float *allocate_tensor(halide_buffer_t *buffer, halide_dimension_t *dims, int32_t rank,
-                              const int64_t *shape, int64_t elements) {
+/* A zeroed host tensor of `elements` floats stored in `order` (NULL: the tensor's own),
+ * described by `buffer` (no batch dimension); NULL when out of memory. */
+static float *allocate_ordered(halide_buffer_t *buffer, halide_dimension_t *dims, int32_t rank,
+                               const int64_t *shape, int64_t elements, const int32_t *order) {
   float *host = (float *)allocate(elements * (int64_t)sizeof(float));
   if (!host)
     return NULL;
   memset(host, 0, (size_t)elements * sizeof(float));
-  describe(buffer, dims, host, rank, shape, 1);
+  describe_ordered(buffer, dims, host, halide_type_float, 32, rank, shape, 1, order);
   return host;
+}
+
+static float *allocate_tensor(halide_buffer_t *buffer, halide_dimension_t *dims, int32_t rank,
+                              const int64_t *shape, int64_t elements) {
+  return allocate_ordered(buffer, dims, rank, shape, elements, NULL);
 }
 
 /* Grows the batched slots to hold `batch` samples and describes every activation for it. */
@@ -261,8 +277,9 @@ static kiln_status set_bind(activation_set *set, int64_t batch) {
     set->capacity = batch;
   }
   for (i = 0; i < set->count; ++i)
-    describe(&set->buffers[i], set->dims[i], set->slots[set->info[i].slot], set->info[i].rank,
-             set->info[i].shape, batch);
+    describe_ordered(&set->buffers[i], set->dims[i], set->slots[set->info[i].slot],
+                     halide_type_float, 32, set->info[i].rank, set->info[i].shape, batch,
+                     set->info[i].order);
   set->bound_batch = batch;
   return KILN_OK;
 }
@@ -423,9 +440,9 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
     }
   }
   for (i = 0; i < NUM_DERIVED; ++i) {
-    model->derived[i] = allocate_tensor(&model->derived_buffers[i], model->derived_dims[i],
-                                        derived_table[i].rank, derived_table[i].shape,
-                                        derived_table[i].elements);
+    model->derived[i] = allocate_ordered(&model->derived_buffers[i], model->derived_dims[i],
+                                         derived_table[i].rank, derived_table[i].shape,
+                                         derived_table[i].elements, derived_table[i].order);
     if (!model->derived[i]) {
       @MODEL@_destroy(model);
       return kiln_fail(KILN_OUT_OF_MEMORY, "@MODEL@_create: cannot allocate derived tensors");

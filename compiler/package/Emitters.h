@@ -41,6 +41,8 @@ std::string emitTrainingForward(const LibraryProgram &library, const EmitInfo &i
 std::string shapeInitializer(const std::vector<int64_t> &shape);
 std::string tableInitializer(const std::vector<std::string> &rows);
 std::string activationRow(const Activation &activation);
+// A storage order's initializer: the layout, or 0, 1, ... for the tensor's own order.
+std::string orderInitializer(const std::vector<int64_t> &layout, size_t rank);
 std::string slotRow(const Slot &slot);
 
 // C the entry points of the driver share: the locals that pass tensor `t` to kernels (its static

@@ -375,7 +375,10 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
           apiShape(op.getResult(0).getType(), op.getLoc(), "the view");
       if (failed(shape))
         return failure();
-      Activation view{*shape, 0, static_cast<int>(source.index)};
+      if (!program.activations[source.index].layout.empty())
+        return op.emitError() << "'" << op.getName()
+                              << "' views a value stored in a layout of its own";
+      Activation view{*shape, 0, static_cast<int>(source.index), {}};
       values[op.getResult(0)] = {ValueRef::Kind::Activation,
                                  static_cast<unsigned>(program.activations.size())};
       program.activations.push_back(view);
@@ -415,12 +418,15 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       if (failed(shape))
         return failure();
       call.result = {ValueRef::Kind::Derived, static_cast<unsigned>(program.derived.size())};
-      program.derived.push_back({*shape});
+      program.derived.push_back({*shape, fused.getSchedule().getLayout().vec()});
       values[result] = call.result;
       program.prepare.push_back(std::move(call));
       continue;
     }
     if (output != writtenOutput.end()) {
+      if (!fused.getSchedule().getLayout().empty())
+        return fused.emitOpError() << "writes a model output in a layout of its own; outputs are "
+                                      "stored in the tensor's order";
       call.result = {ValueRef::Kind::Output, output->second};
     } else {
       FailureOr<std::vector<int64_t>> shape =
@@ -430,7 +436,11 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       if (!shape->empty() && (*shape)[0] == kBatch && !program.dynamicBatch)
         return fused.emitOpError() << "has a dynamic batch but no input has one";
       call.result = {ValueRef::Kind::Activation, static_cast<unsigned>(program.activations.size())};
-      program.activations.push_back({*shape, 0});
+      std::vector<int64_t> layout = fused.getSchedule().getLayout().vec();
+      if (!layout.empty() && !shape->empty() && (*shape)[0] == kBatch && layout[0] != 0)
+        return fused.emitOpError() << "stores its batched result with the batch not outermost; "
+                                      "the library runs the batch in chunks";
+      program.activations.push_back({*shape, 0, -1, layout});
     }
     values[result] = call.result;
     program.kernels.push_back(std::move(call));

@@ -60,13 +60,17 @@ struct Activation {
   unsigned slot = 0;
   // >= 0: a view (flatten, reshape) of that activation: the same slot and elements, this shape.
   int aliasOf = -1;
+  // Storage order, tensor dimensions outermost first (the producing kernel's layout); empty:
+  // the tensor's own order.
+  std::vector<int64_t> layout;
 };
 
 // A tensor computed from parameters alone (batch norm folded into a convolution's weight):
 // persistent in the model, recomputed by the program's prepare kernels when the state changes
 // (weights loaded or trained), not by every forward pass.
 struct DerivedTensor {
-  std::vector<int64_t> shape; // static
+  std::vector<int64_t> shape;  // static
+  std::vector<int64_t> layout; // storage order, as Activation::layout
 };
 
 // A buffer several activations share when their lifetimes do not overlap. Its size is

@@ -80,6 +80,27 @@ def FoldViews : Pass<"kiln-fold-views", "mlir::ModuleOp"> {
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }
 
+def ChooseLayouts : Pass<"kiln-choose-layouts", "mlir::ModuleOp"> {
+  let summary = "Keep convolution chains channels-innermost (NHWC) on CPUs";
+  let description = [{
+    Writes each kernel's result layout and the layouts it reads its operands in (its
+    #kernel.schedule's `layout` and `input_layouts`). A 2-D convolution kernel whose output
+    channels fill whole vectors stores its result channels-innermost ([0, 2, 3, 1]: NHWC) when
+    every reader is a kernel whose ops handle that layout (ChannelsLast: convolution, pooling,
+    elementwise epilogues); poolings and elementwise kernels keep the layout of their input on
+    the same condition; everything else, and whatever a function returns or views, is stored in
+    the tensor's own order, so the model's inputs and outputs are NCHW. A channels-innermost
+    convolution reads its weight with the output channels innermost ([2, 3, 1, 0]): a weight
+    computed by a prepare kernel (batch norm folded in) is written that way; a parameter gets a
+    relayout kernel of its own (a kernel with no op: a copy into the layout), which the library
+    runs when the weights change. GPU targets keep every tensor in its own order.
+  }];
+  let options = [
+    Option<"gpu", "gpu", "bool", /*default=*/"false", "The target is a GPU: no layout changes">
+  ];
+  let dependentDialects = ["::kiln::kernel::KernelDialect"];
+}
+
 def ChooseSchedules : Pass<"kiln-choose-schedules", "mlir::ModuleOp"> {
   let summary = "Choose each kernel's schedule for the target: anchor tiles and layouts";
   let description = [{

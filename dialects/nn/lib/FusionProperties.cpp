@@ -15,6 +15,7 @@ bool isElementwise(Operation *op) { return op->hasTrait<OpTrait::Elementwise>();
 bool isFusionAnchor(Operation *op) { return op->hasTrait<OpTrait::FusionAnchor>(); }
 bool isPooling(Operation *op) { return op->hasTrait<OpTrait::Pooling>(); }
 bool isView(Operation *op) { return op->hasTrait<OpTrait::View>(); }
+bool handlesChannelsLast(Operation *op) { return op->hasTrait<OpTrait::ChannelsLast>(); }
 
 bool isSampleIndependent(Operation *op) {
   auto independent = dyn_cast<SampleIndependent>(op);

@@ -18,6 +18,9 @@ class Pooling : public mlir::OpTrait::TraitBase<ConcreteType, Pooling> {};
 template <typename ConcreteType>
 class View : public mlir::OpTrait::TraitBase<ConcreteType, View> {};
 
+template <typename ConcreteType>
+class ChannelsLast : public mlir::OpTrait::TraitBase<ConcreteType, ChannelsLast> {};
+
 } // namespace kiln::nn::OpTrait
 
 namespace kiln::nn {
@@ -27,6 +30,7 @@ bool isElementwise(mlir::Operation *op);
 bool isFusionAnchor(mlir::Operation *op);
 bool isPooling(mlir::Operation *op);
 bool isView(mlir::Operation *op);
+bool handlesChannelsLast(mlir::Operation *op);
 bool isSampleIndependent(mlir::Operation *op);
 
 } // namespace kiln::nn

@@ -26,6 +26,11 @@ def NN_Pooling : NN_FusionTrait<"Pooling">;
 // a view of the operand's buffer, no kernel and no copy.
 def NN_View : NN_FusionTrait<"View">;
 
+// Computes channels-innermost data (NHWC storage of an NCHW tensor) at full speed: its code
+// vectorizes the channels when that is how its operands and result are stored. kiln-choose-
+// layouts keeps a convolution chain channels-innermost only through such ops.
+def NN_ChannelsLast : NN_FusionTrait<"ChannelsLast">;
+
 def NN_SampleIndependentOpInterface : OpInterface<"SampleIndependent"> {
   let description = [{
     Implemented by ops that may compute each sample of the batch (dimension 0) from that sample

@@ -61,7 +61,7 @@ def NN_ParameterOp : NN_Op<"parameter", [Pure]> {
 // Convolution and pooling
 //===----------------------------------------------------------------------===//
 
-def NN_ConvOp : NN_DifferentiableOp<"conv", [NN_FusionAnchor, NN_SampleIndependentOpInterface]> {
+def NN_ConvOp : NN_DifferentiableOp<"conv", [NN_FusionAnchor, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "1-D, 2-D or 3-D convolution (cross-correlation)";
   let description = [{
     Cross-correlation (no kernel flip) of an N×C_in×spatial input with a C_out×(C_in/groups)×kernel
@@ -84,7 +84,7 @@ def NN_ConvOp : NN_DifferentiableOp<"conv", [NN_FusionAnchor, NN_SampleIndepende
   }];
 }
 
-def NN_MaxPoolOp : NN_DifferentiableOp<"max_pool", [NN_Pooling, NN_SampleIndependentOpInterface]> {
+def NN_MaxPoolOp : NN_DifferentiableOp<"max_pool", [NN_Pooling, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "1-D, 2-D or 3-D max pooling";
   let description = [{
     The maximum over each window; padded positions never win. With `ceil_mode` the output size
@@ -104,7 +104,7 @@ def NN_MaxPoolOp : NN_DifferentiableOp<"max_pool", [NN_Pooling, NN_SampleIndepen
   }];
 }
 
-def NN_AvgPoolOp : NN_DifferentiableOp<"avg_pool", [NN_Pooling, NN_SampleIndependentOpInterface]> {
+def NN_AvgPoolOp : NN_DifferentiableOp<"avg_pool", [NN_Pooling, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "1-D, 2-D or 3-D average pooling";
   let description = [{
     The mean over each window. With `count_include_pad` the divisor counts padded positions
@@ -126,7 +126,7 @@ def NN_AvgPoolOp : NN_DifferentiableOp<"avg_pool", [NN_Pooling, NN_SampleIndepen
   }];
 }
 
-def NN_GlobalAvgPoolOp : NN_DifferentiableOp<"global_avg_pool", [NN_SampleIndependentOpInterface]> {
+def NN_GlobalAvgPoolOp : NN_DifferentiableOp<"global_avg_pool", [NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "mean over all spatial positions";
   let description = [{
     Reduces every spatial dimension to 1 (PyTorch's `AdaptiveAvgPool2d(1)`).
@@ -140,7 +140,7 @@ def NN_GlobalAvgPoolOp : NN_DifferentiableOp<"global_avg_pool", [NN_SampleIndepe
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
-def NN_GlobalMaxPoolOp : NN_DifferentiableOp<"global_max_pool", [NN_SampleIndependentOpInterface]> {
+def NN_GlobalMaxPoolOp : NN_DifferentiableOp<"global_max_pool", [NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "maximum over all spatial positions";
   let description = [{
     Reduces every spatial dimension to 1 by taking the maximum.
@@ -198,7 +198,7 @@ def NN_DenseOp : NN_DifferentiableOp<"dense", [NN_FusionAnchor, NN_SampleIndepen
   }];
 }
 
-def NN_AddOp : NN_DifferentiableOp<"add", [Commutative, NN_Elementwise, NN_SampleIndependentOpInterface]> {
+def NN_AddOp : NN_DifferentiableOp<"add", [Commutative, NN_Elementwise, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "elementwise sum of two tensors of one shape (the residual connection)";
   let description = [{
     ```mlir
@@ -211,7 +211,7 @@ def NN_AddOp : NN_DifferentiableOp<"add", [Commutative, NN_Elementwise, NN_Sampl
 }
 
 class NN_UnaryOp<string mnemonic, string formula>
-    : NN_DifferentiableOp<mnemonic, [NN_Elementwise, NN_SampleIndependentOpInterface]> {
+    : NN_DifferentiableOp<mnemonic, [NN_Elementwise, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "elementwise " # formula;
   let description = [{
     Applies the function to every element; the result has the input's shape.
