@@ -64,6 +64,9 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
   ChooseSchedulesOptions schedules;
   schedules.gpu = options.gpu;
   pm.addPass(createChooseSchedules(schedules));
+  PlanBuffersOptions buffers;
+  buffers.share = !options.gpu; // device copies must never alias
+  pm.addPass(createPlanBuffers(buffers));
 }
 
 namespace {

@@ -42,7 +42,7 @@ mlir::OwningOpRef<mlir::ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, mlir::ML
 //   train:   kiln-autodiff                                   (options.train)
 //   kernels: kiln-fold-batch-norm → kiln-form-kernels → kiln-fuse-conv-epilogue →
 //            kiln-fuse-conv-pool → kiln-fold-views (CPU) → kiln-choose-layouts →
-//            kiln-choose-schedules
+//            kiln-choose-schedules → kiln-plan-buffers
 // (the fusion passes only with options.fuse).
 void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 

@@ -1,6 +1,8 @@
 // Per-layer shapes, parameter counts and FLOPs of a model's forward function.
 #include "driver/Summary.h"
 
+#include "codegen/Codegen.h"
+#include "driver/Pipeline.h"
 #include "kiln/Dialect/NN/NNDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -70,6 +72,36 @@ int64_t flopsPerImage(Operation *op, ArrayRef<int64_t> outShape) {
 }
 
 
+// The memory of @forward compiled for the host: the buffer plan of a copy run through the
+// kernel pipeline.
+static LogicalResult summarizeMemory(ModuleOp module, ModelSummary &summary) {
+  MemorySummary &memory = summary.memory;
+  memory.weights = 4 * (summary.parameters + summary.buffers);
+  FailureOr<codegen::TargetSpec> host = codegen::parseTarget("host", module.getLoc());
+  if (failed(host))
+    return failure();
+  OwningOpRef<ModuleOp> compiled = module.clone();
+  PipelineOptions options;
+  options.stage = PipelineOptions::Stage::Kernels;
+  options.vectorWidth = host->vectorWidth;
+  PassManager pm(module.getContext());
+  buildPipeline(pm, options);
+  if (failed(pm.run(*compiled)))
+    return failure();
+  auto forward = compiled->lookupSymbol<func::FuncOp>("forward");
+  auto elements = forward->getAttrOfType<DenseI64ArrayAttr>("kiln.slot_elements");
+  auto batched = forward->getAttrOfType<DenseI64ArrayAttr>("kiln.slot_batched");
+  for (auto [count, scaled] : llvm::zip(elements.asArrayRef(), batched.asArrayRef()))
+    (scaled ? memory.activationsPerSample : memory.fixedActivations) += 4 * count;
+  if (auto chunk = forward->getAttrOfType<IntegerAttr>("kiln.chunk"))
+    memory.chunk = chunk.getInt();
+  forward.walk([&](kernel::FusedOp kernel) {
+    if (kernel->hasAttr("kiln.derived"))
+      memory.derived += 4 * cast<RankedTensorType>(kernel->getResult(0).getType()).getNumElements();
+  });
+  return success();
+}
+
 FailureOr<ModelSummary> summarizeModel(ModuleOp module) {
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward || forward.isExternal())
@@ -115,6 +147,8 @@ FailureOr<ModelSummary> summarizeModel(ModuleOp module) {
   });
   if (walk.wasInterrupted())
     return failure();
+  if (failed(summarizeMemory(module, summary)))
+    return failure();
   return summary;
 }
 
@@ -142,6 +176,19 @@ void printSummary(const ModelSummary &summary, llvm::raw_ostream &os) {
      << withCommas(summary.buffers) << " in buffers (batch-norm statistics)\n";
   os << "FLOPs per image: " << withCommas(summary.flops) << " ("
      << llvm::format("%.3f", summary.flops / 1e9) << " GFLOPs)\n";
+  const MemorySummary &m = summary.memory;
+  auto mb = [](int64_t bytes) { return llvm::format("%.2f MB", bytes / 1e6); };
+  os << "memory of the compiled forward pass (f32, for this machine):\n"
+     << "  weights " << mb(m.weights) << ", derived from them " << mb(m.derived)
+     << " (batch norm folded into the layers, weights stored for their kernels)\n"
+     << "  activations " << mb(m.activationsPerSample) << " per sample + " << mb(m.fixedActivations)
+     << (m.chunk > 0 ? ", batches run " + std::to_string(m.chunk) + " samples at a time"
+                     : std::string(", the whole batch at once"))
+     << "; the caller's inputs and outputs are not counted\n";
+  for (int64_t batch : {int64_t(1), int64_t(8), int64_t(64), int64_t(256)})
+    os << "  batch " << llvm::right_justify(std::to_string(batch), 4) << ": activations "
+       << mb(m.activations(batch)) << ", in all " << mb(m.weights + m.derived + m.activations(batch))
+       << "\n";
 }
 
 } // namespace kiln

@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,20 @@ struct LayerSummary {
   int64_t flops = 0;             // per image, see summarizeModel
 };
 
+// What a compiled @forward holds in memory (f32 bytes), from the kernel pipeline's buffer plan
+// (kiln-plan-buffers) for the host.
+struct MemorySummary {
+  int64_t weights = 0;          // parameters and batch-norm statistics
+  int64_t derived = 0;          // tensors computed from them (folded batch norm, relaid weights)
+  int64_t fixedActivations = 0; // buffers that do not scale with the batch
+  int64_t activationsPerSample = 0;
+  int64_t chunk = 0;            // samples run at once (0: the whole batch)
+  // Activation buffers for a batch of `batch` samples.
+  int64_t activations(int64_t batch) const {
+    return fixedActivations + activationsPerSample * (chunk > 0 ? std::min(batch, chunk) : batch);
+  }
+};
+
 struct ModelSummary {
   std::string model;
   std::vector<std::pair<std::string, std::vector<int64_t>>> inputs;
@@ -27,9 +42,11 @@ struct ModelSummary {
   int64_t parameters = 0;
   int64_t buffers = 0;
   int64_t flops = 0;
+  MemorySummary memory;
 };
 
-// Summarizes @forward of a shape-inferred nn module. FLOPs are per image (batch 1): 2 per
+// Summarizes @forward of a shape-inferred nn module, and its memory once compiled for the host
+// (the kernel pipeline runs on a copy). FLOPs are per image (batch 1): 2 per
 // multiply-accumulate for convolution and dense layers (bias adds not counted, as in the usual
 // published figures), one per window element and output for pooling, 2 per element for batch
 // norm (a scale and a shift once folded), one per element for activations, adds and flatten's 0.

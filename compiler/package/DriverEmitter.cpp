@@ -325,9 +325,8 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
   std::string chunkDoc = "the whole batch.";
   if (program.chunkBatch > 0) {
     chunk = program.chunkBatch;
-    chunkDoc = "the activations of a chunk fit\n * in " + std::to_string(kChunkBytes >> 20) +
-               " MiB, the L2 caches of the 2-core machines Kiln is tuned on (LeNet at batch 256: "
-               "23k -> 28k\n * images/s with 2 threads, AMD EPYC).";
+    chunkDoc = "chunks whose activations fit in cache, of at least 8\n * samples so weights "
+               "are reused across them (kiln-plan-buffers).";
   }
   std::string optimizer = library.train ? library.train->optimizer : "";
   std::map<std::string, std::string> values = {

@@ -270,7 +270,6 @@ FailureOr<LibraryProgram> analyzeLibrary(ModuleOp module, llvm::StringRef modelN
   AnalyzeOptions options;
   options.gpu = gpu;
   options.usedSymbols = &usedSymbols;
-  options.prepareFromParameters = true;
   FailureOr<ModelProgram> program = analyzeProgram(forward, modelName, options);
   if (failed(program))
     return failure();

@@ -138,91 +138,6 @@ void uniquify(std::vector<IOTensor> &tensors, llvm::StringSet<> &used) {
   }
 }
 
-// Assigns each activation a slot. With sharing, a slot whose last reader has run is reused by
-// the next activation of the same kind (batched or not): best fit first, else the largest free
-// one grows. Activations are written by one kernel and read by later ones only, so a slot is
-// never read and written by the same kernel. A view shares its source's slot, which stays
-// live until the view's last reader has run.
-void planSlots(ModelProgram &program, bool shareBuffers) {
-  size_t count = program.activations.size();
-  auto root = [&](unsigned index) {
-    while (program.activations[index].aliasOf >= 0)
-      index = static_cast<unsigned>(program.activations[index].aliasOf);
-    return index;
-  };
-  std::vector<int> lastUse(count, -1);
-  for (auto [k, call] : llvm::enumerate(program.kernels))
-    for (ValueRef operand : call.operands)
-      if (operand.kind == ValueRef::Kind::Activation)
-        lastUse[root(operand.index)] = static_cast<int>(k);
-  std::vector<unsigned> freeSlots;
-  for (auto [k, call] : llvm::enumerate(program.kernels)) {
-    if (call.result.kind == ValueRef::Kind::Activation) {
-      Activation &activation = program.activations[call.result.index];
-      bool batched = !activation.shape.empty() && activation.shape[0] == kBatch;
-      int64_t elements = elementsPerSample(activation.shape);
-      int best = -1;
-      if (shareBuffers) {
-        for (auto [i, slot] : llvm::enumerate(freeSlots)) {
-          const Slot &candidate = program.slots[slot];
-          if (candidate.batched != batched)
-            continue;
-          if (best < 0) {
-            best = static_cast<int>(i);
-            continue;
-          }
-          const Slot &current = program.slots[freeSlots[best]];
-          bool fits = candidate.elements >= elements, currentFits = current.elements >= elements;
-          if ((fits && (!currentFits || candidate.elements < current.elements)) ||
-              (!fits && !currentFits && candidate.elements > current.elements))
-            best = static_cast<int>(i);
-        }
-      }
-      if (best >= 0) {
-        activation.slot = freeSlots[best];
-        freeSlots.erase(freeSlots.begin() + best);
-        Slot &slot = program.slots[activation.slot];
-        slot.elements = std::max(slot.elements, elements);
-      } else {
-        activation.slot = static_cast<unsigned>(program.slots.size());
-        program.slots.push_back(Slot{batched, elements});
-      }
-      if (lastUse[call.result.index] < 0) // never read: free again at once
-        lastUse[call.result.index] = static_cast<int>(k);
-    }
-    llvm::SmallVector<unsigned> released;
-    for (ValueRef ref : call.operands)
-      if (ref.kind == ValueRef::Kind::Activation && lastUse[root(ref.index)] == static_cast<int>(k))
-        released.push_back(root(ref.index));
-    if (call.result.kind == ValueRef::Kind::Activation &&
-        lastUse[call.result.index] == static_cast<int>(k))
-      released.push_back(call.result.index);
-    for (unsigned index : released) {
-      unsigned slot = program.activations[index].slot;
-      if (!llvm::is_contained(freeSlots, slot))
-        freeSlots.push_back(slot);
-    }
-  }
-  for (unsigned i = 0; i < count; ++i)
-    program.activations[i].slot = program.activations[root(i)].slot;
-}
-
-// Whether every op of every kernel computes each sample from that sample alone (the ops say so:
-// nn::isSampleIndependent), so that the batch may be split into chunks. Prepare kernels read
-// no sample; views at function level are independent (they are nn ops and say so too).
-bool samplesAreIndependent(ModelProgram &program) {
-  for (KernelCall &call : program.kernels) {
-    WalkResult walk = call.op.getBody().walk([](Operation *op) {
-      if (isa<kernel::YieldOp>(op) || nn::isSampleIndependent(op))
-        return WalkResult::advance();
-      return WalkResult::interrupt();
-    });
-    if (walk.wasInterrupted())
-      return false;
-  }
-  return true;
-}
-
 } // namespace
 
 llvm::StringSet<> apiSymbols(llvm::StringRef model) {
@@ -378,7 +293,8 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       if (!program.activations[source.index].layout.empty())
         return op.emitError() << "'" << op.getName()
                               << "' views a value stored in a layout of its own";
-      Activation view{*shape, 0, static_cast<int>(source.index), {}};
+      Activation view{*shape, program.activations[source.index].slot,
+                      static_cast<int>(source.index), {}};
       values[op.getResult(0)] = {ValueRef::Kind::Activation,
                                  static_cast<unsigned>(program.activations.size())};
       program.activations.push_back(view);
@@ -407,12 +323,8 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       call.operands.push_back(values.lookup(operand));
     Value result = fused->getResult(0);
     auto output = writtenOutput.find(result);
-    bool fromParameters =
-        options.prepareFromParameters && !call.operands.empty() &&
-        llvm::all_of(call.operands, [](ValueRef ref) {
-          return ref.kind == ValueRef::Kind::Parameter || ref.kind == ValueRef::Kind::Derived;
-        });
-    if (fromParameters && output == writtenOutput.end()) {
+    // kiln-plan-buffers marked it: computed from parameters alone, kept between calls.
+    if (fused->hasAttr("kiln.derived") && output == writtenOutput.end()) {
       FailureOr<std::vector<int64_t>> shape =
           apiShape(result.getType(), fused.getLoc(), "the result of kernel '" + call.name + "'");
       if (failed(shape))
@@ -440,7 +352,11 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
       if (!layout.empty() && !shape->empty() && (*shape)[0] == kBatch && layout[0] != 0)
         return fused.emitOpError() << "stores its batched result with the batch not outermost; "
                                       "the library runs the batch in chunks";
-      program.activations.push_back({*shape, 0, -1, layout});
+      auto slot = fused->getAttrOfType<IntegerAttr>("kiln.slot");
+      if (!slot)
+        return fused.emitOpError() << "has no buffer (kiln.slot): run kiln-plan-buffers";
+      program.activations.push_back(
+          {*shape, static_cast<unsigned>(slot.getInt()), -1, layout});
     }
     values[result] = call.result;
     program.kernels.push_back(std::move(call));
@@ -478,19 +394,22 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
                      "the result of kernel '" + call.name + "'")))
       return failure();
 
-  planSlots(program, /*shareBuffers=*/!gpu);
-  if (!gpu && !options.training && program.dynamicBatch && samplesAreIndependent(program)) {
-    int64_t bytesPerSample = 0;
-    for (const Slot &slot : program.slots)
-      if (slot.batched)
-        bytesPerSample += 4 * slot.elements;
-    if (bytesPerSample > 0) {
-      int64_t chunk = kChunkBytes / bytesPerSample;
-      // A multiple of 8 where possible: kernels may block or vectorise over images.
-      chunk = chunk >= 8 ? chunk / 8 * 8 : std::max<int64_t>(chunk, 1);
-      program.chunkBatch = std::min(chunk, program.maxBatch);
-    }
-  }
+  // The buffers kiln-plan-buffers planned.
+  auto elements = forward->getAttrOfType<DenseI64ArrayAttr>("kiln.slot_elements");
+  auto batched = forward->getAttrOfType<DenseI64ArrayAttr>("kiln.slot_batched");
+  if (!elements || !batched || elements.size() != batched.size())
+    return forward.emitError() << "@" << forward.getSymName()
+                               << " has no buffer plan (kiln.slot_elements): run kiln-plan-buffers";
+  for (auto [count, scaled] : llvm::zip(elements.asArrayRef(), batched.asArrayRef()))
+    program.slots.push_back(Slot{scaled != 0, count});
+  for (const Activation &activation : program.activations)
+    if (activation.slot >= program.slots.size())
+      return forward.emitError() << "a kernel's buffer (kiln.slot = " << activation.slot
+                                 << ") is not in @" << forward.getSymName() << "'s plan";
+  // kiln-plan-buffers decided whether the batch runs in chunks, and of how many samples.
+  if (auto chunk = forward->getAttrOfType<IntegerAttr>("kiln.chunk");
+      chunk && program.dynamicBatch && !gpu && !options.training)
+    program.chunkBatch = std::min<int64_t>(chunk.getInt(), program.maxBatch);
   return program;
 }
 

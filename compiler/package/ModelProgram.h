@@ -18,8 +18,6 @@ namespace kiln::package {
 // Extents in tensor order; kBatch marks the dynamic batch (always dimension 0).
 constexpr int64_t kBatch = -1;
 
-// The activations of one chunk of the batch are kept within this many bytes (see chunkBatch).
-constexpr int64_t kChunkBytes = int64_t(4) << 20;
 
 // The element types a program's inputs may have: f32 data, and i64 class labels (@train_step).
 enum class ElementType { F32, I64 };
@@ -113,9 +111,9 @@ struct ModelProgram {
   // The largest batch for which every tensor stays below 2^31 bytes and int32 extents (what
   // Halide's buffers allow without its large_buffers feature).
   int64_t maxBatch = 0;
-  // When > 0, the driver runs the kernels over chunks of at most this many samples, so the
-  // activations of a chunk stay in cache (about kChunkBytes); 0: the whole batch at once (GPU
-  // targets, or a kernel that mixes samples).
+  // When > 0, the driver runs the kernels over chunks of at most this many samples (the
+  // function's kiln.chunk, from kiln-plan-buffers); 0: the whole batch at once (GPU targets, a
+  // training function, or a kernel that mixes samples).
   int64_t chunkBatch = 0;
 
   // The shape of a value, kBatch included.
@@ -135,9 +133,7 @@ struct AnalyzeOptions {
   // @train_step: i64 inputs (labels) are accepted, and the batch never runs in chunks (batch
   // statistics and the loss's mean need all of it).
   bool training = false;
-  // Kernels that read only parameters become prepare kernels (@forward: parameters change only
-  // when loaded or trained; a training step recomputes everything every step).
-  bool prepareFromParameters = false;
+
 };
 
 // Describes `function` (after kiln-form-kernels) for the generated driver. For CPU targets

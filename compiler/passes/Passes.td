@@ -116,6 +116,30 @@ def ChooseSchedules : Pass<"kiln-choose-schedules", "mlir::ModuleOp"> {
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }
 
+def PlanBuffers : Pass<"kiln-plan-buffers", "mlir::ModuleOp"> {
+  let summary = "Assign kernel results to reusable buffers by liveness; mark derived kernels";
+  let description = [{
+    In each function of kernels, in program order:
+    - a kernel whose operands are all parameters or derived results, in a function that does
+      not update the model's state (no `kiln.state_updates`), is derived (`kiln.derived`): the
+      library computes it when the state changes and keeps its result, with no buffer here;
+    - every other kernel result that the function does not return gets `kiln.slot`, a buffer
+      shared with results whose lifetimes do not overlap: a buffer whose last reader has run is
+      reused by the next result of the same kind (scaling with the batch or not), the best fit
+      first, else the largest free one grows; a view (flatten, reshape) takes its operand's
+      buffer, which then lives until the view's last reader has run.
+    The function's `kiln.slot_elements` holds each buffer's f32 elements (per sample where
+    `kiln.slot_batched` is 1). With share=false (GPU targets) no buffer is shared.
+    On CPUs an inference function (no state updates) whose ops all compute each sample alone
+    gets `kiln.chunk`: the library runs its batch in chunks of that many samples, whose
+    activations fit in 4 MiB (cache) but at least 8, so weights are reused across them.
+  }];
+  let options = [
+    Option<"share", "share", "bool", /*default=*/"true",
+           "Share buffers between results whose lifetimes do not overlap">
+  ];
+}
+
 def Autodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
   let summary = "Build the training step: forward, loss, backward pass and optimizer update";
   let description = [{
