@@ -19,6 +19,9 @@ struct TargetSpec {
   Halide::Target halide;  // without NoRuntime; kernels add it, the runtime object does not
   int vectorWidth = 8;    // f32 lanes of the widest vector unit
   bool gpu = false;       // kernels run on CUDA; the host code copies buffers as needed
+  // Schedule every kernel with Halide's Mullapudi2016 autoscheduler instead of Kiln's schedules
+  // (kilnc --schedule=auto: a comparison point; CPU targets only).
+  bool autoSchedule = false;
 };
 
 // Parses a --target name; emits an error at loc listing the known names on failure.

@@ -9,6 +9,7 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include <mutex>
 #include <optional>
 
 using namespace Halide;
@@ -96,6 +97,31 @@ std::string sanitize(llvm::StringRef name) {
   for (char c : name)
     out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return out;
+}
+
+// The batch the autoscheduler plans for (its estimates need a number).
+constexpr int kBatchEstimate = 8;
+
+// Halide 14's Mullapudi2016 autoscheduler (a plugin of Debian's libhalide14), loaded once, on
+// the kernel's pipeline with estimates from its static shapes.
+void autoSchedule(KernelPipeline &pipeline, llvm::ArrayRef<int64_t> outputShape,
+                  TypeRange inputTypes, const Target &target) {
+  static std::once_flag loaded;
+  std::call_once(loaded, [] { load_plugin(KILN_HALIDE_PLUGIN_DIR "/libautoschedule_mullapudi2016.so"); });
+  for (auto [param, type] : llvm::zip(pipeline.inputs, inputTypes)) {
+    Halide::Region estimates;
+    for (int64_t extent : llvm::reverse(cast<RankedTensorType>(type).getShape()))
+      estimates.push_back(Range(0, extent == ShapedType::kDynamic ? kBatchEstimate
+                                                                  : static_cast<int>(extent)));
+    param.set_estimates(estimates);
+  }
+  Halide::Region estimates;
+  for (int64_t extent : llvm::reverse(outputShape))
+    estimates.push_back(Range(0, extent == ShapedType::kDynamic ? kBatchEstimate
+                                                                : static_cast<int>(extent)));
+  pipeline.output.set_estimates(estimates);
+  // 2 cores, a 32 MiB last-level cache, Mullapudi's default load/compute balance.
+  Pipeline(pipeline.output).auto_schedule("Mullapudi2016", target, MachineParams(2, 32 << 20, 40));
 }
 
 } // namespace
@@ -196,10 +222,13 @@ FailureOr<KernelPipeline> buildKernel(kernel::FusedOp kernel, const TargetSpec &
     // Not the bare kernel name: a Func named like a math function ("tanh") clashes in Halide.
     Func output(prefix + "_out");
     output(halideOrder(v)) = result.at(asExprs(v)); // no arguments for a 0-d result (the loss)
-    schedule(output, target);
+    if (!target.autoSchedule)
+      schedule(output, target);
     OutputImageParam outputBuffer = output.output_buffer();
     constrainDense(outputBuffer, result.shape, kernel.getSchedule().getLayout());
     pipeline.output = output;
+    if (target.autoSchedule)
+      autoSchedule(pipeline, result.shape, body.getArgumentTypes(), target.halide);
     return pipeline;
   } catch (const Halide::Error &error) {
     return kernel.emitOpError() << "Halide rejected the kernel: " << error.what();

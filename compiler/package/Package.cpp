@@ -283,6 +283,13 @@ LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
   if (options.optimizer != "sgd" && options.optimizer != "adam")
     return emitError(loc) << "unknown optimizer '" << options.optimizer
                           << "'; expected sgd or adam";
+  if (options.schedule != "kiln" && options.schedule != "auto")
+    return emitError(loc) << "unknown schedule '" << options.schedule
+                          << "'; expected kiln or auto";
+  if (options.schedule == "auto" && target->gpu)
+    return emitError(loc) << "--schedule=auto (Halide's Mullapudi2016 autoscheduler) schedules "
+                             "CPU targets only";
+  target->autoSchedule = options.schedule == "auto";
   FailureOr<package::Toolchain> toolchain = package::findToolchain(*arch, target->name, loc);
   if (failed(toolchain))
     return failure();

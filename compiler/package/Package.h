@@ -25,6 +25,8 @@ struct PackageOptions {
   bool printIRAfterAll = false;
   // The optimizer of the training step, built when the model has a loss: sgd or adam.
   std::string optimizer = "sgd";
+  // "kiln" (Kiln's schedules) or "auto" (Halide's Mullapudi2016 autoscheduler, for comparison).
+  std::string schedule = "kiln";
 };
 
 // The C identifier the model's files and functions are named after: the module's name

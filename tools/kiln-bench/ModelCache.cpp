@@ -89,11 +89,12 @@ kiln_status compileModel(const std::string &modelPath, const CompileOptions &opt
     return kiln_fail(KILN_IO_ERROR, "%s: no kilnc there (use --kilnc=PATH)",
                      options.kilnc.c_str());
   uint64_t key = fnv1a(model);
-  key = fnv1a(options.target, key);
+  key = fnv1a(options.target + "/" + options.schedule, key);
   key = fnv1a(std::to_string(compiler.st_size) + ":" + std::to_string(compiler.st_mtime), key);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(key));
-  std::string dir = options.cacheDir + "/" + stem(modelPath) + "-" + hex;
+  std::string dir = options.cacheDir + "/" + stem(modelPath) +
+                    (options.schedule == "kiln" ? "" : "-" + options.schedule) + "-" + hex;
   std::string library = findLibrary(dir);
   if (!library.empty()) {
     *out_library = library;
@@ -105,7 +106,8 @@ kiln_status compileModel(const std::string &modelPath, const CompileOptions &opt
                  modelPath.c_str(), options.target.c_str(), dir.c_str());
   auto start = std::chrono::steady_clock::now();
   std::string output;
-  int status = run({options.kilnc, modelPath, "-o", dir + "/", "--target=" + options.target},
+  int status = run({options.kilnc, modelPath, "-o", dir + "/", "--target=" + options.target,
+                    "--schedule=" + options.schedule},
                    &output);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -13,6 +13,7 @@ struct CompileOptions {
   std::string kilnc;    // the compiler's path
   std::string cacheDir; // where compiled libraries are kept
   std::string target = "host";
+  std::string schedule = "kiln"; // or auto: Halide's autoscheduler, for comparison
   bool verbose = true;  // say when a model is being compiled, and how long it took
 };
 

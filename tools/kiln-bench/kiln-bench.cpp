@@ -90,6 +90,8 @@ bool parseFlags(int &argc, char **argv, Flags *flags) {
       }
     } else if (const char *v = value(arg, "--target")) {
       flags->compile.target = v;
+    } else if (const char *v = value(arg, "--schedule")) {
+      flags->compile.schedule = v;
     } else if (const char *v = value(arg, "--kilnc")) {
       flags->compile.kilnc = v;
     } else if (const char *v = value(arg, "--cache-dir")) {

@@ -63,6 +63,10 @@ struct Flags {
       cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, arm-64-linux, "
                "host-cuda or a Halide target string"),
       cl::value_desc("name"), cl::init("host")};
+  cl::opt<std::string> schedule{cl::cat(kilncCategory), "schedule",
+                                cl::desc("kiln (Kiln's schedules, default) or auto (Halide's "
+                                         "Mullapudi2016 autoscheduler, a comparison point)"),
+                                cl::value_desc("kiln|auto"), cl::init("kiln")};
   cl::opt<bool> printTarget{cl::cat(kilncCategory), "print-target",
                             cl::desc("Print the Halide target --target resolves to on this "
                                      "machine and the CPU features its code needs, then exit")};
@@ -87,6 +91,7 @@ kiln::PackageOptions packageOptions(const Flags &flags) {
   options.dumpDir = flags.dumpIR;
   options.printIRAfterAll = flags.printIRAfterAll;
   options.optimizer = flags.optimizer;
+  options.schedule = flags.schedule;
   return options;
 }
 
