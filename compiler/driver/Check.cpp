@@ -3,6 +3,7 @@
 #include "driver/Check.h"
 
 #include "codegen/Codegen.h"
+#include "codegen/HostTarget.h"
 #include "driver/Pipeline.h"
 #include "passes/Passes.h"
 #include "reference/Interpreter.h"
@@ -123,8 +124,22 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
   FailureOr<codegen::TargetSpec> target = codegen::parseTarget(options.target, module.getLoc());
   if (failed(target))
     return failure();
-  if (target->gpu || options.target != "host")
-    return module.emitError() << "--check runs kernels on this machine: use --target=host";
+  // Kernels run here: a CPU target this machine can execute (host, or e.g. x86-64-avx2 on an
+  // AVX-512 machine, to check the narrower schedules).
+  if (target->gpu)
+    return emitError(module.getLoc()) << "--check runs kernels on this machine's CPU, not on a GPU; "
+                                 "use --target=host";
+  Halide::Target host = codegen::resolveHostTarget();
+  codegen::CpuFeatures cpu = codegen::hostCpuFeatures();
+  std::string missing;
+  for (const std::string &feature : codegen::requiredCpuFeatures(target->halide))
+    if (!cpu.contains(feature))
+      missing += (missing.empty() ? "" : ", ") + feature;
+  if (target->halide.arch != host.arch || target->halide.bits != host.bits || !missing.empty())
+    return emitError(module.getLoc()) << "--check runs kernels on this machine, which cannot run target "
+                              << options.target
+                              << (missing.empty() ? std::string(" (another architecture)")
+                                                  : " (it lacks " + missing + ")");
 
   OwningOpRef<ModuleOp> reference = module.clone();
   auto unfused = reference->lookupSymbol<func::FuncOp>("forward");
@@ -226,7 +241,7 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
                        pass ? "ok" : "FAIL", layers.c_str());
   }
   if (!ok)
-    return module.emitError() << "--check: a kernel differs from the reference by more "
+    return emitError(module.getLoc()) << "--check: a kernel differs from the reference by more "
                                  "than atol + rtol·max|ref| (see the table)";
   os << "check passed: " << checked << " kernels within atol " << options.atol << " + rtol "
      << options.rtol << "·max|ref| (batch " << options.batch << ", seed " << options.seed

@@ -23,3 +23,15 @@ else:
 
 if platform.machine() == "x86_64":
     config.available_features.add("x86_64")
+
+# CPU features lit tests may need (from /proc/cpuinfo's flags).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                for flag in ("avx2", "avx512f"):
+                    if flag in line.split(":", 1)[1].split():
+                        config.available_features.add("cpu-" + flag)
+                break
+except OSError:
+    pass
