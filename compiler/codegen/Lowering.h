@@ -71,7 +71,23 @@ struct AnchorInfo {
   std::vector<Halide::RVar> reduction;
   std::vector<int64_t> shape;
   std::vector<int64_t> tile;
+  // Channels innermost (kiln-choose-layouts relaid the weight so): the vector width and the
+  // tile loop order of the schedule.
+  bool channelsInner = false;
+  int vectorWidth = 0;
+  std::string order;
+  // The input with its zero padding (a boundary condition), when the conv pads: a channels-
+  // inner schedule stages the rows a row of output reads.
+  Halide::Func paddedInput;
+  // Channels that do not fill the vectors: the weight and bias padded with zero channels to
+  // paddedChannels (undefined Funcs otherwise), computed once per call.
+  Halide::Func weightPadded, biasPadded;
+  int64_t paddedChannels = 0;
 };
+
+// Whether operand `value` (a region argument) of the kernel is stored in `layout`.
+bool operandLayoutIs(mlir::Value value, kernel::ScheduleAttr schedule,
+                     llvm::ArrayRef<int64_t> layout);
 
 // An op lowered to Halide: its result Func, and the schedule to apply when `output` (a copy of
 // the result with the kernel's output buffer) is the kernel's output. For an anchor, the

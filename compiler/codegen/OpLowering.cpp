@@ -81,6 +81,14 @@ Expr avgPoolDivisor(const std::vector<Expr> &out, llvm::ArrayRef<int64_t> inputS
   return count;
 }
 
+bool operandLayoutIs(mlir::Value value, kernel::ScheduleAttr schedule,
+                     llvm::ArrayRef<int64_t> layout) {
+  auto arg = llvm::dyn_cast<mlir::BlockArgument>(value);
+  if (!arg || !schedule || schedule.getInputLayouts().empty())
+    return false;
+  return schedule.getInputLayouts()[arg.getArgNumber()].asArrayRef() == layout;
+}
+
 Expr LoweringContext::extent(const TensorFunc &t, int64_t dim) const {
   if (t.shape[dim] == mlir::ShapedType::kDynamic)
     return batch;
@@ -92,7 +100,8 @@ namespace {
 FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
                                const LoweringContext &ctx) {
   const std::string &name = ctx.name;
-  const TensorFunc &input = in[0], &weight = in[1];
+  const TensorFunc &input = in[0];
+  TensorFunc weight = in[1];
   std::vector<int64_t> shape = resultShape(op);
   int64_t rank = static_cast<int64_t>(shape.size()), spatial = rank - 2;
   int64_t groups = op.getGroups();
@@ -122,23 +131,59 @@ FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
   }
   TensorFunc paddedInput{padded, input.shape};
 
+  // Channels innermost in vectors that the channels do not fill (LeNet's 20 and 50 in 8-lane
+  // vectors): the weight and bias are copied, once per call, into buffers of whole vectors of
+  // channels, zeros after the last, so every vector of the accumulator is whole.
+  bool channelsInner = ctx.schedule && groups == 1 && rank == 4 &&
+                       ctx.schedule.getTile().size() == 2 &&
+                       operandLayoutIs(op.getWeight(), ctx.schedule, {2, 3, 1, 0});
+  int64_t width = ctx.schedule ? ctx.schedule.getVectorWidth() : 1;
+  int64_t channels = shape[1], paddedChannels = (channels + width - 1) / width * width;
+  Func weightPadded, biasPadded;
+  std::optional<TensorFunc> bias;
+  if (in.size() > 2)
+    bias = in[2];
+  if (channelsInner && paddedChannels != channels) {
+    std::vector<Var> wv{Var("co"), Var("ci"), Var("ky"), Var("kx")};
+    Expr co = wv[0], last = static_cast<int>(channels - 1);
+    weightPadded = Func(name + "_weight_padded");
+    weightPadded(halideOrder(wv)) =
+        select(co <= last, weight.at({min(co, last), wv[1], wv[2], wv[3]}), 0.0f);
+    weight = TensorFunc{weightPadded, {paddedChannels, weight.shape[1], weight.shape[2], weight.shape[3]}};
+    biasPadded = Func(name + "_bias_padded");
+    biasPadded(wv[0]) = bias ? select(co <= last, bias->func(min(co, last)), 0.0f) : Expr(0.0f);
+    bias = TensorFunc{biasPadded, {paddedChannels}};
+  }
+
   Func conv(name);
   std::vector<Var> hv = halideOrder(v);
-  conv(hv) = in.size() > 2 ? in[2].at({v[1]}) : Expr(0.0f);
+  conv(hv) = bias ? bias->at({v[1]}) : Expr(0.0f);
   conv(hv) += paddedInput.at(inputIndex) * weight.at(weightIndex);
 
   std::vector<RVar> reduction;
   for (int i = 0; i < r.dimensions(); ++i)
     reduction.push_back(r[i]);
-  std::vector<int64_t> tile = ctx.schedule ? ctx.schedule.getTile().vec() : std::vector<int64_t>{};
-  bool channelsLast = ctx.schedule && isChannelsLast(ctx.schedule.getLayout());
-  LoweredOp lowered{{conv, shape}, nullptr, AnchorInfo{conv, reduction, shape, tile}};
-  lowered.schedule = [conv, shape, reduction, tile, channelsLast](Func output,
-                                                                  const TargetSpec &target) {
-    if (channelsLast && tile.size() == 2)
-      scheduleConvChannelsLast(output, conv, shape, tile, target, reduction);
+  AnchorInfo info{conv, reduction, shape, {}};
+  if (ctx.schedule) {
+    info.tile = ctx.schedule.getTile().vec();
+    info.vectorWidth = static_cast<int>(ctx.schedule.getVectorWidth());
+    info.order = ctx.schedule.getOrder().str();
+    info.channelsInner = channelsInner;
+    info.weightPadded = weightPadded;
+    info.biasPadded = biasPadded;
+    info.paddedChannels = paddedChannels;
+  }
+  // Staged per row when the input is padded and has channels to fill vectors.
+  bool pads = llvm::any_of(padding, [](int64_t p) { return p != 0; });
+  if (pads && inPerGroup >= 8)
+    info.paddedInput = padded;
+  LoweredOp lowered{{conv, shape}, nullptr, info};
+  lowered.schedule = [info](Func output, const TargetSpec &target) {
+    if (info.channelsInner)
+      scheduleConvChannelsLast(output, info, target);
     else
-      scheduleChannelTiled(output, conv, shape, /*channelTile=*/8, target, reduction, tile);
+      scheduleChannelTiled(output, info.accumulator, info.shape, /*channelTile=*/8, target,
+                           info.reduction, info.tile);
   };
   return lowered;
 }
@@ -239,7 +284,8 @@ FailureOr<LoweredOp> lowerBatchNorm(nn::BatchNormOp op, const std::vector<Tensor
 }
 
 FailureOr<LoweredOp> lowerDense(nn::DenseOp op, const std::vector<TensorFunc> &in,
-                                const std::string &name) {
+                                const LoweringContext &ctx) {
+  const std::string &name = ctx.name;
   std::vector<int64_t> shape = resultShape(op);
   int64_t features = in[1].shape[1];
   RDom r(0, static_cast<int>(features), name + "_r");
@@ -248,6 +294,14 @@ FailureOr<LoweredOp> lowerDense(nn::DenseOp op, const std::vector<TensorFunc> &i
   dense(m, n) = in.size() > 2 ? in[2].func(m) : Expr(0.0f);
   dense(m, n) += in[0].func(r, n) * in[1].func(r, m);
   LoweredOp lowered{{dense, shape}, nullptr};
+  if (operandLayoutIs(op.getWeight(), ctx.schedule, {1, 0})) {
+    // The weight stored output-innermost (kiln-choose-layouts): vectors of outputs per input
+    // feature, reused over a tile of images.
+    lowered.schedule = [dense, r, shape](Func output, const TargetSpec &target) {
+      scheduleDenseOutputInner(output, dense, RVar(r.x), shape, target);
+    };
+    return lowered;
+  }
   lowered.schedule = [dense, features, r, m](Func output, const TargetSpec &target) {
     Func d = dense;
     if (target.gpu) {
@@ -369,7 +423,7 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
       .Case([&](nn::GlobalMaxPoolOp pool) { return lowerGlobalPool(pool, in[0], name, true); })
       .Case([&](nn::GlobalAvgPoolOp pool) { return lowerGlobalPool(pool, in[0], name, false); })
       .Case([&](nn::BatchNormOp bn) { return lowerBatchNorm(bn, in, name); })
-      .Case([&](nn::DenseOp dense) { return lowerDense(dense, in, name); })
+      .Case([&](nn::DenseOp dense) { return lowerDense(dense, in, ctx); })
       .Case<nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp>(
           [&](mlir::Operation *e) { return lowerElementwise(e, in, name); })
       .Case([&](nn::FlattenOp flatten) { return lowerFlatten(flatten, in[0], name); })

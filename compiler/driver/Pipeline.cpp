@@ -63,6 +63,7 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createChooseLayouts(layouts));
   ChooseSchedulesOptions schedules;
   schedules.gpu = options.gpu;
+  schedules.targetVectorWidth = options.vectorWidth;
   pm.addPass(createChooseSchedules(schedules));
   PlanBuffersOptions buffers;
   buffers.share = !options.gpu; // device copies must never alias

@@ -14,36 +14,70 @@ namespace nn = kiln::nn;
 
 namespace {
 
-// The output tile of a convolution in NCHW: `lanes` x positions (one vector) × 8 output
-// channels, 8 vector accumulators held in registers through the whole reduction (AVX-512 has 32
-// vector registers, AVX2 16: 8 accumulators leave room for the broadcast weights and input
-// vectors).
-SmallVector<int64_t> convTile(nn::ConvOp conv, int64_t vectorWidth) {
+// Accumulator registers a tile may use: AVX-512 has 32 vector registers, AVX2 and NEON 16; the
+// rest hold the broadcast input and the weight vectors.
+int64_t accumulatorBudget(int64_t targetWidth) { return targetWidth >= 16 ? 28 : 12; }
+
+// NCHW (x vectorized): up to 4 vectors of x positions × channels, 20 accumulators on AVX-512:
+// the lecture's conv (100→100, 5×5, 64×64) ran at 104% of the FMA peak with 4 × 16 x × 5
+// channels (/tmp/probe, Zen 4); narrower rows take fewer vectors and up to 8 channels.
+SmallVector<int64_t> nchwTile(nn::ConvOp conv, int64_t vectorWidth) {
   auto type = cast<RankedTensorType>(conv.getType());
   int64_t width = type.getShape().back(), channels = type.getDimSize(1);
-  return {kiln::kernel::lanesFor(width, vectorWidth), std::min<int64_t>(8, channels)};
+  int64_t lanes = kiln::kernel::lanesFor(width, vectorWidth);
+  int64_t vectors = vectorWidth >= 16 ? std::clamp<int64_t>(width / std::max<int64_t>(lanes, 1), 1, 4) : 1;
+  int64_t perX = std::min<int64_t>(8, accumulatorBudget(vectorWidth) / vectors);
+  if (vectors == 4)
+    perX = 5;
+  return {vectors * lanes, std::min(channels, perX)};
 }
 
-// The output tile of a convolution stored channels-innermost: up to 4 vectors of output channels
-// × x positions, as many as the accumulator registers allow (AVX-512: 32 vector registers, 28
-// accumulators; AVX2 and NEON: 16, 12), the positions a divisor of the row where one is close
-// to that bound (no overlapping last tile).
-SmallVector<int64_t> channelsLastTile(nn::ConvOp conv, int64_t vectorWidth) {
+// Channels innermost, measured on ResNet's layers (Zen 4, AVX-512, batch 1 and 8, 94–103% of
+// the FMA peak; /tmp/probe's report): 4 vectors of output channels; 4 x positions where 4
+// divides rows of 28 or more, else 7 (rows of 14 and 7: a tile that does not divide the row
+// loses 15–45%); rows of 56 and more walk rows × channel tiles × x tiles, rows of 14–28 x tiles
+// outside channel tiles, rows of 7 a channel tile's weights over every row and image
+// (co_outer: 512×7×7 at batch 8, 178 → 208 GFLOP/s).
+struct Tile {
+  SmallVector<int64_t> sizes;
+  StringRef order;
+};
+
+Tile channelsInnerTile(nn::ConvOp conv, int64_t vectorWidth, int64_t budget) {
   auto type = cast<RankedTensorType>(conv.getType());
   int64_t channels = type.getDimSize(1), width = type.getShape().back();
-  int64_t budget = vectorWidth >= 16 ? 28 : 12;
-  int64_t vectors = vectorWidth >= 16 ? 4 : 2;
-  while (vectors > 1 && channels % (vectors * vectorWidth) != 0)
+  int64_t vectors = std::min<int64_t>(budget >= 28 ? 4 : 2, (channels + vectorWidth - 1) / vectorWidth);
+  while (vectors > 1 && channels % (vectors * vectorWidth) != 0 && channels >= vectors * vectorWidth)
     --vectors;
   int64_t maxX = std::max<int64_t>(1, budget / vectors);
   int64_t tileX = std::min(width, maxX);
-  for (int64_t candidate = std::min(width, maxX); candidate >= std::max<int64_t>(1, maxX - 3);
-       --candidate)
-    if (width % candidate == 0) {
-      tileX = candidate;
-      break;
-    }
-  return {tileX, vectors * vectorWidth};
+  if (width % 4 == 0 && width >= 28 && maxX >= 4) {
+    tileX = 4;
+  } else {
+    for (int64_t candidate = std::min(width, maxX); candidate >= 1; --candidate)
+      if (width % candidate == 0 && candidate * 2 > std::min(width, maxX)) {
+        tileX = candidate;
+        break;
+      }
+  }
+  StringRef order = width >= 56 ? "rows" : width >= 14 ? "rows_xo" : "co_outer";
+  return {{tileX, vectors * vectorWidth}, order};
+}
+
+// A channels-inner conv computed inside its pooling (LeNet): the pooled tile is `pooledX`
+// pooled positions × as many vectors of channels as the registers hold for the pooling's
+// window of conv outputs: on AVX-512 LeNet's conv1 2 pooled x × 3 vectors (24 accumulators),
+// conv2 1 × 7 (28: every channel); on AVX2 (12) 3 vectors at a time.
+Tile pooledTile(nn::ConvOp conv, Operation *pool, int64_t vectorWidth, int64_t budget) {
+  auto type = cast<RankedTensorType>(conv.getType());
+  int64_t vectors = (type.getDimSize(1) + vectorWidth - 1) / vectorWidth;
+  int64_t window = 1;
+  for (int64_t k : cast<DenseI64ArrayAttr>(pool->getAttr("kernel_size")).asArrayRef())
+    window *= k;
+  int64_t perTile = std::clamp<int64_t>(budget / window, 1, vectors);
+  int64_t pooledWidth = cast<RankedTensorType>(pool->getResult(0).getType()).getShape().back();
+  int64_t pooledX = std::clamp<int64_t>(budget / (window * perTile), 1, pooledWidth);
+  return {{pooledX, perTile * vectorWidth}, ""};
 }
 
 struct ChooseSchedulesPass : kiln::impl::ChooseSchedulesBase<ChooseSchedulesPass> {
@@ -53,14 +87,31 @@ struct ChooseSchedulesPass : kiln::impl::ChooseSchedulesBase<ChooseSchedulesPass
     getOperation().walk([&](kiln::kernel::FusedOp kernel) {
       auto schedule = kernel.getSchedule();
       int64_t width = schedule.getVectorWidth();
-      SmallVector<int64_t> tile;
-      if (!gpu)
-        if (auto conv = dyn_cast_or_null<nn::ConvOp>(kiln::anchorOf(kernel)))
-          tile = schedule.getLayout() == ArrayRef<int64_t>({0, 2, 3, 1})
-                     ? channelsLastTile(conv, width)
-                     : convTile(conv, width);
+      Tile tile;
+      auto conv = dyn_cast_or_null<nn::ConvOp>(kiln::anchorOf(kernel));
+      if (!gpu && conv) {
+        // The conv computes channels innermost when kiln-choose-layouts relaid its weight so.
+        bool channelsInner = false;
+        if (auto arg = dyn_cast<BlockArgument>(conv.getWeight());
+            arg && !schedule.getInputLayouts().empty())
+          channelsInner = schedule.getInputLayouts()[arg.getArgNumber()].asArrayRef() ==
+                          ArrayRef<int64_t>({2, 3, 1, 0});
+        // The target's registers, whatever width this kernel's vectors have.
+        int64_t budget = accumulatorBudget(targetVectorWidth);
+        Operation *pool = nullptr;
+        for (Operation *op : kiln::bodyOps(kernel))
+          if (nn::isPooling(op))
+            pool = op;
+        if (channelsInner && pool)
+          tile = pooledTile(conv, pool, width, budget);
+        else if (channelsInner)
+          tile = channelsInnerTile(conv, width, budget);
+        else
+          tile = {nchwTile(conv, width), ""};
+      }
       kernel.setScheduleAttr(kiln::kernel::ScheduleAttr::get(
-          &getContext(), width, tile, schedule.getLayout(), schedule.getInputLayouts()));
+          &getContext(), width, tile.sizes, schedule.getLayout(), schedule.getInputLayouts(),
+          tile.order));
     });
   }
 };

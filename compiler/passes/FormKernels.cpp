@@ -55,7 +55,7 @@ struct FormKernelsPass : kiln::impl::FormKernelsBase<FormKernelsPass> {
           return signalPassFailure();
         }
       builder.setInsertionPoint(op);
-      auto schedule = kiln::kernel::ScheduleAttr::get(&getContext(), vectorWidth, {}, {}, {});
+      auto schedule = kiln::kernel::ScheduleAttr::get(&getContext(), vectorWidth, {}, {}, {}, "");
       SmallVector<Attribute> layers;
       for (const std::string &name : kiln::layerNames(op->getLoc()))
         layers.push_back(builder.getStringAttr(name));

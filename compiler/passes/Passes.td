@@ -111,7 +111,9 @@ def ChooseSchedules : Pass<"kiln-choose-schedules", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"gpu", "gpu", "bool", /*default=*/"false",
-           "The target is a GPU: one thread per output element, no CPU tiles">
+           "The target is a GPU: one thread per output element, no CPU tiles">,
+    Option<"targetVectorWidth", "target-vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes of the target's widest vectors (how many registers a tile may use)">
   ];
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }

@@ -43,7 +43,7 @@ void printList(AsmPrinter &printer, ArrayRef<int64_t> values) {
 
 ParseResult parseList(AsmParser &parser, SmallVectorImpl<int64_t> &values) {
   return parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() {
-    int64_t value;
+    int64_t value = 0;
     if (parser.parseInteger(value))
       return failure();
     values.push_back(value);
@@ -80,6 +80,8 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
                           [&](DenseI64ArrayAttr layout) { printList(printer, layout.asArrayRef()); });
     printer << "]";
   }
+  if (!getOrder().empty())
+    printer << ", order = " << getOrder();
   printer << ">";
 }
 
@@ -87,6 +89,7 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   int64_t vectorWidth = 0;
   SmallVector<int64_t> tile, layout;
   SmallVector<DenseI64ArrayAttr> inputLayouts;
+  std::string order;
   if (parser.parseLess() || parser.parseKeyword("vector_width") || parser.parseEqual() ||
       parser.parseInteger(vectorWidth))
     return {};
@@ -109,23 +112,28 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
             return success();
           }))
         return {};
+    } else if (key == "order") {
+      StringRef word;
+      if (parser.parseKeyword(&word))
+        return {};
+      order = word.str();
     } else {
       parser.emitError(parser.getCurrentLocation())
           << "unknown schedule field '" << key
-          << "'; expected tile, layout or input_layouts";
+          << "'; expected tile, layout, input_layouts or order";
       return {};
     }
   }
   if (parser.parseGreater())
     return {};
   return parser.getChecked<ScheduleAttr>(parser.getContext(), vectorWidth, tile, layout,
-                                         inputLayouts);
+                                         inputLayouts, order);
 }
 
 LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    int64_t vectorWidth, ArrayRef<int64_t> tile,
                                    ArrayRef<int64_t> layout,
-                                   ArrayRef<DenseI64ArrayAttr> inputLayouts) {
+                                   ArrayRef<DenseI64ArrayAttr> inputLayouts, StringRef order) {
   if (vectorWidth < 1)
     return emitError() << "expects a positive vector_width, got " << vectorWidth;
   if (llvm::any_of(tile, [](int64_t t) { return t < 1; }))
@@ -135,6 +143,8 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   for (DenseI64ArrayAttr input : inputLayouts)
     if (!input || !isPermutation(input.asArrayRef()))
       return emitError() << "expects each input layout to be empty or a permutation";
+  if (!llvm::is_contained({"", "rows", "rows_xo", "co_outer"}, order))
+    return emitError() << "expects order rows, rows_xo or co_outer, got '" << order << "'";
   return success();
 }
 

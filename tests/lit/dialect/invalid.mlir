@@ -1070,7 +1070,14 @@ func.func @schedule_vector_width() attributes {s = #kernel.schedule<vector_width
 
 // -----
 
-// expected-error @+1 {{unknown schedule field 'tiles'; expected tile, layout or input_layouts}}
+// expected-error @+1 {{unknown schedule field 'tiles'; expected tile, layout, input_layouts or order}}
 func.func @schedule_unknown_field() attributes {s = #kernel.schedule<vector_width = 16, tiles = [1]>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{expects order rows, rows_xo or co_outer, got 'columns'}}
+func.func @schedule_order() attributes {s = #kernel.schedule<vector_width = 16, order = columns>} {
   return
 }

@@ -36,6 +36,11 @@ def Kernel_ScheduleAttr : AttrDef<Kernel_Dialect, "Schedule"> {
       dimensions from outermost to innermost ([0, 2, 3, 1] stores an NCHW tensor as NHWC);
       empty: the tensor's own order. A kernel reads each operand in the layout its producer
       wrote (`input_layouts`, one per operand, empty entries for the tensor's own order).
+    - `order`: how a channels-innermost conv walks its tiles: `rows` (rows of every image in
+      parallel, then channel tiles, then x tiles), `rows_xo` (x tiles outside channel tiles),
+      `co_outer` (a channel tile's weights reused over every row and image: layers whose
+      weights outgrow the caches; a batch of one runs channel tiles × rows in parallel);
+      empty: the op's default.
 
     ```mlir
     #kernel.schedule<vector_width = 16, tile = [6, 64], layout = [0, 2, 3, 1],
@@ -45,7 +50,8 @@ def Kernel_ScheduleAttr : AttrDef<Kernel_Dialect, "Schedule"> {
   let parameters = (ins "int64_t":$vector_width,
                         OptionalArrayRefParameter<"int64_t">:$tile,
                         OptionalArrayRefParameter<"int64_t">:$layout,
-                        OptionalArrayRefParameter<"::mlir::DenseI64ArrayAttr">:$input_layouts);
+                        OptionalArrayRefParameter<"::mlir::DenseI64ArrayAttr">:$input_layouts,
+                        StringRefParameter<"the anchor's tile loop order", "\"\"">:$order);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }
