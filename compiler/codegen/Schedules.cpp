@@ -322,11 +322,6 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     }
     stage.vectorize(cv).unroll(ci).unroll(xi);
   };
-  if (anchor.order == "co_outer") {
-    // A batch of one has a single image to parallelize: channel tiles × rows in parallel.
-    Stage single = output.specialize(output.output_buffer().dim(3).extent() == 1);
-    walk(single, "co_rows");
-  }
   walk(output, anchor.order);
   // The accumulator at the innermost tile loop: x tiles outside channel tiles compute it per
   // channel tile.
@@ -357,11 +352,11 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
   // A padded input is staged per row of output (its boundary test then runs once per element
   // staged, not per multiply-add): 14x14 and 7x7 layers ran 14–30% faster so (/tmp/probe).
   // Not for inputs of few channels (the stem's 3), whose rows are not worth a copy.
-  if (anchor.paddedInput.defined() && anchor.order != "co_outer") {
+  if (anchor.paddedInput.defined()) {
     Func padded = anchor.paddedInput;
     Func staged = padded.in(accumulator);
     std::vector<Var> s = staged.args(); // x, y, c, n; stored and walked channels innermost
-    staged.compute_at(output, task)
+    staged.compute_at(output, anchor.order == "co_outer" ? y : task)
         .reorder_storage(s[2], s[0], s[1], s[3])
         .reorder(s[2], s[0], s[1], s[3])
         .vectorize(s[2], width, TailStrategy::GuardWithIf);

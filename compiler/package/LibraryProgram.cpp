@@ -232,13 +232,17 @@ FailureOr<TrainingForward> analyzeTrainingForward(func::FuncOp fn, const Library
 std::string kernelKey(kernel::FusedOp kernel) {
   StringAttr name = kernel.getNameAttr();
   ArrayAttr layers = kernel.getLayersAttr();
+  // The buffer plan's attributes (kiln.slot, ...) say where the result goes, not what it is.
+  DictionaryAttr discardable = kernel->getDiscardableAttrDictionary();
   kernel.setName("kernel");
   kernel.setLayersAttr(ArrayAttr::get(kernel.getContext(), {}));
+  kernel->setDiscardableAttrs(DictionaryAttr::get(kernel.getContext(), {}));
   std::string key;
   llvm::raw_string_ostream os(key);
   kernel->print(os, OpPrintingFlags().useLocalScope());
   kernel.setNameAttr(name);
   kernel.setLayersAttr(layers);
+  kernel->setDiscardableAttrs(discardable);
   return key;
 }
 

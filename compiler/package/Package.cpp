@@ -22,6 +22,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 
@@ -145,9 +146,17 @@ struct Build {
     auto work = [&] {
       for (size_t i = next++; i < calls.size() && !failedAny; i = next++) {
         const package::KernelCall *call = calls[i];
+        auto start = std::chrono::steady_clock::now();
         if (failed(codegen::compileKernel(call->op, target, call->symbol,
                                           path(call->symbol + ".o"), options.dumpDir)))
           failedAny = true;
+        // KILN_COMPILE_TIMES=1: each kernel's compile time, to find what makes a model slow
+        // to compile.
+        if (std::getenv("KILN_COMPILE_TIMES"))
+          llvm::errs() << llvm::formatv(
+              "kilnc: {0,6:f2} s  {1}\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+              call->symbol);
       }
     };
     unsigned threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),

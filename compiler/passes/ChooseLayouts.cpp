@@ -121,8 +121,14 @@ struct ChooseLayoutsPass : kiln::impl::ChooseLayoutsBase<ChooseLayoutsPass> {
     if (gpu)
       return;
     OpBuilder builder(&getContext());
+    // Inference functions only: a training step (kiln.state_updates) reads its forward pass's
+    // results in its gradient kernels, which compute NCHW, and would relay out its weights at
+    // every step.
     SmallVector<FusedOp> kernels;
-    getOperation().walk([&](FusedOp kernel) { kernels.push_back(kernel); });
+    getOperation().walk([&](FusedOp kernel) {
+      if (!kernel->getParentOfType<func::FuncOp>()->hasAttr("kiln.state_updates"))
+        kernels.push_back(kernel);
+    });
     // Anchors: convolutions that compute channels innermost read their weight output-channels-
     // innermost ([2, 3, 1, 0]); dense layers read theirs output-innermost ([1, 0]: a vector of
     // outputs per input feature).

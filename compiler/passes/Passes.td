@@ -93,7 +93,8 @@ def ChooseLayouts : Pass<"kiln-choose-layouts", "mlir::ModuleOp"> {
     convolution reads its weight with the output channels innermost ([2, 3, 1, 0]): a weight
     computed by a prepare kernel (batch norm folded in) is written that way; a parameter gets a
     relayout kernel of its own (a kernel with no op: a copy into the layout), which the library
-    runs when the weights change. GPU targets keep every tensor in its own order.
+    runs when the weights change. GPU targets, and functions that update the model's state (a
+    training step), keep every tensor in its own order.
   }];
   let options = [
     Option<"gpu", "gpu", "bool", /*default=*/"false", "The target is a GPU: no layout changes">
