@@ -83,6 +83,7 @@ struct AnchorInfo {
   // paddedChannels (undefined Funcs otherwise), computed once per call.
   Halide::Func weightPadded, biasPadded;
   int64_t paddedChannels = 0;
+  int64_t inputChannels = 0; // per group
 };
 
 // Whether operand `value` (a region argument) of the kernel is stored in `layout`.

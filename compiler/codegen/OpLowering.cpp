@@ -172,6 +172,7 @@ FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
     info.weightPadded = weightPadded;
     info.biasPadded = biasPadded;
     info.paddedChannels = paddedChannels;
+    info.inputChannels = inPerGroup;
   }
   // Staged per row when the input is padded and has channels to fill vectors.
   bool pads = llvm::any_of(padding, [](int64_t p) { return p != 0; });
