@@ -35,9 +35,11 @@ SmallVector<int64_t> nchwTile(nn::ConvOp conv, int64_t vectorWidth) {
 // Channels innermost, measured on ResNet's layers (Zen 4, AVX-512, batch 1 and 8, 94–103% of
 // the FMA peak; /tmp/probe's report): 4 vectors of output channels; 4 x positions where 4
 // divides rows of 28 or more, else 7 (rows of 14 and 7: a tile that does not divide the row
-// loses 15–45%); rows of 56 and more walk rows × channel tiles × x tiles, rows of 14–28 x tiles
-// outside channel tiles, rows of 7 a channel tile's weights over every row and image
-// (co_outer: 512×7×7 at batch 8, 178 → 208 GFLOP/s).
+// loses 15–45%); rows of 56 and more walk rows × channel tiles × x tiles, rows of 15–55 x tiles
+// outside channel tiles, rows of 14 and 7 a channel tile's weights over every row and image
+// (co_outer: 512×7×7 at batch 8, 178 → 208 GFLOP/s; 256×14×14 at batch 1 in the probe 184 →
+// 197, and in ResNet-50's layer3, kiln-bench --profile, the least of two interleaved passes
+// 17.5 → 16.5 ms at batch 1 and 124 → 122 ms at batch 8).
 struct Tile {
   SmallVector<int64_t> sizes;
   StringRef order;
@@ -60,7 +62,7 @@ Tile channelsInnerTile(nn::ConvOp conv, int64_t vectorWidth, int64_t budget) {
         break;
       }
   }
-  StringRef order = width >= 56 ? "rows" : width >= 14 ? "rows_xo" : "co_outer";
+  StringRef order = width >= 56 ? "rows" : width > 14 ? "rows_xo" : "co_outer";
   return {{tileX, vectors * vectorWidth}, order};
 }
 
