@@ -11,6 +11,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 #include <random>
@@ -28,6 +29,47 @@ std::vector<int64_t> concreteShape(Type type, int64_t batch) {
     if (d == ShapedType::kDynamic)
       d = batch;
   return shape;
+}
+
+// The interpreter keeps every tensor of the unfused function (doubles) while the check runs;
+// more than this is refused before anything is allocated.
+constexpr int64_t kCheckMemoryLimit = int64_t(2) << 30;
+
+// Whether the unfused function's tensors fit kCheckMemoryLimit at `batch`: the element counts
+// are multiplied in 64 bits with overflow checks (a layer of 2^31 channels, an input of
+// 10^8 × 10^8 pixels).
+LogicalResult checkMemory(func::FuncOp function, int64_t batch) {
+  int64_t total = 0;
+  auto add = [&](Value value) -> LogicalResult {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type)
+      return success();
+    int64_t elements = 1;
+    bool overflow = false;
+    for (int64_t d : concreteShape(type, batch))
+      overflow |= llvm::MulOverflow(elements, d, elements);
+    int64_t bytes = 0;
+    overflow = overflow || llvm::MulOverflow(elements, int64_t(sizeof(double)), bytes) ||
+               llvm::AddOverflow(total, bytes, total);
+    if (overflow || total > kCheckMemoryLimit)
+      return emitError(value.getLoc())
+             << "--check at batch " << batch << ": the reference interpreter's tensors would need "
+             << (overflow ? std::string("more than 2^63 bytes")
+                          : std::to_string(total >> 20) + " MiB")
+             << " (this one " << type << "), more than its limit of "
+             << (kCheckMemoryLimit >> 30) << " GiB; check a smaller model or --check-batch";
+    return success();
+  };
+  for (BlockArgument arg : function.getArguments())
+    if (failed(add(arg)))
+      return failure();
+  WalkResult walk = function.walk([&](Operation *op) {
+    for (Value result : op->getResults())
+      if (failed(add(result)))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
 }
 
 Tensor uniformTensor(std::vector<int64_t> shape, double lo, double hi, std::mt19937_64 &rng) {
@@ -148,6 +190,11 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
     if (isa<nn::NNDialect>(op->getDialect()) && !isa<nn::ParameterOp>(op))
       op->setAttr(kCheckId, IntegerAttr::get(IntegerType::get(op->getContext(), 64), nextId++));
   });
+
+  if (options.batch < 1)
+    return emitError(module.getLoc()) << "--check-batch must be at least 1, got " << options.batch;
+  if (failed(checkMemory(unfused, options.batch)))
+    return failure();
 
   std::mt19937_64 rng(options.seed);
   std::vector<Tensor> inputs;
