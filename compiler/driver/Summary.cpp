@@ -9,16 +9,33 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 
 namespace kiln {
 namespace {
 
+// Counts saturate at INT64_MAX instead of wrapping (a conv of 10^8 channels padded by 5·10^7
+// has more FLOPs per image than 64 bits hold); summarizeModel reports a saturated count.
+constexpr int64_t kSaturated = std::numeric_limits<int64_t>::max();
+
+int64_t mul(int64_t a, int64_t b) {
+  int64_t product;
+  return llvm::MulOverflow(a, b, product) ? kSaturated : product;
+}
+
+int64_t add(int64_t a, int64_t b) {
+  int64_t sum;
+  return llvm::AddOverflow(a, b, sum) ? kSaturated : sum;
+}
+
 int64_t staticProduct(ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d == ShapedType::kDynamic ? 1 : d;
+    n = mul(n, d == ShapedType::kDynamic ? 1 : d);
   return n;
 }
 
@@ -58,16 +75,18 @@ int64_t flopsPerImage(Operation *op, ArrayRef<int64_t> outShape) {
   return llvm::TypeSwitch<Operation *, int64_t>(op)
       .Case([&](nn::ConvOp conv) {
         // Each output element takes C_in/groups × kernel multiply-accumulates.
-        return 2 * staticProduct(shapeOf(conv.getWeight()).drop_front()) * outPerImage;
+        return mul(2, mul(staticProduct(shapeOf(conv.getWeight()).drop_front()), outPerImage));
       })
-      .Case([&](nn::DenseOp dense) { return 2 * shapeOf(dense.getWeight())[1] * outPerImage; })
+      .Case([&](nn::DenseOp dense) {
+        return mul(2, mul(shapeOf(dense.getWeight())[1], outPerImage));
+      })
       .Case<nn::MaxPoolOp, nn::AvgPoolOp>(
-          [&](auto pool) { return staticProduct(pool.getKernelSize()) * outPerImage; })
+          [&](auto pool) { return mul(staticProduct(pool.getKernelSize()), outPerImage); })
       .Case<nn::GlobalAvgPoolOp, nn::GlobalMaxPoolOp>(
           [&](auto pool) { return staticProduct(shapeOf(pool.getInput()).drop_front()); })
-      .Case([&](nn::BatchNormOp) { return 2 * outPerImage; })
+      .Case([&](nn::BatchNormOp) { return mul(2, outPerImage); })
       .Case([&](nn::FlattenOp) { return int64_t(0); })
-      .Case<nn::SoftmaxOp, nn::LogSoftmaxOp>([&](auto) { return 3 * outPerImage; })
+      .Case<nn::SoftmaxOp, nn::LogSoftmaxOp>([&](auto) { return mul(3, outPerImage); })
       .Default([&](Operation *) { return outPerImage; });
 }
 
@@ -139,9 +158,15 @@ FailureOr<ModelSummary> summarizeModel(ModuleOp module) {
       (param.getBuffer() ? layer.buffers : layer.parameters) += elements;
     }
     layer.flops = flopsPerImage(op, layer.shape);
-    summary.parameters += layer.parameters;
-    summary.buffers += layer.buffers;
-    summary.flops += layer.flops;
+    summary.parameters = add(summary.parameters, layer.parameters);
+    summary.buffers = add(summary.buffers, layer.buffers);
+    summary.flops = add(summary.flops, layer.flops);
+    if (layer.flops == kSaturated || summary.flops == kSaturated ||
+        summary.parameters == kSaturated) {
+      emitError(op->getLoc()) << "layer '" << layer.name
+                              << "': the model's FLOPs per image or parameters exceed 2^63 - 1";
+      return WalkResult::interrupt();
+    }
     summary.layers.push_back(std::move(layer));
     return WalkResult::advance();
   });
