@@ -18,6 +18,7 @@ const char *const kDriverPrologue = R"(/* @MODEL@_driver.c: the host side of mod
 #endif
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -390,7 +391,7 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
   kiln_options defaults;
   @MODEL@ *model;
   kiln_status status;
-  int32_t i;
+  int32_t i, threads = 0;
   if (!out_model)
     return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_create: out_model is NULL");
   *out_model = NULL;
@@ -398,10 +399,12 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
     kiln_options_init(&defaults);
     options = &defaults;
   }
-  if (options->num_threads < 0)
-    return kiln_fail(KILN_INVALID_ARGUMENT,
-                     "@MODEL@_create: num_threads is %d; expected 0 (automatic) or a count",
-                     (int)options->num_threads);
+  status = kiln_num_threads(options->num_threads, &threads);
+  if (status != KILN_OK) {
+    char message[256];
+    snprintf(message, sizeof message, "%s", kiln_last_error());
+    return kiln_fail(status, "@MODEL@_create: %s", message);
+  }
 #if GPU
   if (options->device < 0)
     return kiln_fail(KILN_INVALID_ARGUMENT,
@@ -467,7 +470,7 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
   for (i = 0; i < NUM_STATE; ++i)
     model->state_buffers[i].flags = halide_buffer_flag_host_dirty;
 #endif
-  halide_set_num_threads(kiln_resolve_num_threads(options->num_threads));
+  halide_set_num_threads(threads);
   *out_model = model;
   return KILN_OK;
 }

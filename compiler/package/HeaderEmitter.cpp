@@ -119,7 +119,8 @@ typedef struct @MODEL@ @MODEL@;
  *    NULL:
  *    PyTorch's default initialization from seed @SEED@, the same values as the @MODEL@.safetensors
  *    kilnc wrote.
- *  - num_threads: the kernels' thread count (0: kiln_resolve_num_threads(0)).
+ *  - num_threads: the kernels' thread count, 1 to KILN_MAX_THREADS (0: $KILN_NUM_THREADS, which
+ *    must then be such a count, or else every processor).
  *  - device: @DEVICE_DOC@
  * On success *out_model owns the model (free it with @MODEL@_destroy); on failure it is NULL and
  * the status tells why: KILN_INVALID_ARGUMENT (out_model NULL, an option out of range),

@@ -1,6 +1,7 @@
 // Tensor descriptors (dtypes, allocation, boundary checks), model options and thread counts.
 #include "Internal.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -158,19 +159,42 @@ void kiln_options_init(kiln_options *options) {
     std::memset(options, 0, sizeof *options);
 }
 
-int32_t kiln_resolve_num_threads(int32_t requested) {
-  if (requested > 0)
-    return requested;
-  // A malformed or non-positive $KILN_NUM_THREADS is ignored rather than guessed at.
+static int32_t onlineProcessors() {
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? static_cast<int32_t>(std::min<long>(online, KILN_MAX_THREADS)) : 1;
+}
+
+kiln_status kiln_num_threads(int32_t requested, int32_t *threads) {
+  if (!threads)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_num_threads: threads is NULL");
+  if (requested < 0 || requested > KILN_MAX_THREADS)
+    return kiln_fail(KILN_INVALID_ARGUMENT,
+                     "num_threads is %d; expected 0 (automatic) or a count from 1 to %d",
+                     static_cast<int>(requested), KILN_MAX_THREADS);
+  if (requested > 0) {
+    *threads = requested;
+    return KILN_OK;
+  }
   if (const char *text = std::getenv("KILN_NUM_THREADS")) {
     char *end = nullptr;
     errno = 0;
     long value = std::strtol(text, &end, 10);
-    if (errno == 0 && end != text && *end == '\0' && value > 0 && value <= INT32_MAX)
-      return static_cast<int32_t>(value);
+    if (errno != 0 || end == text || *end != '\0' || value < 1 || value > KILN_MAX_THREADS)
+      return kiln_fail(KILN_INVALID_ARGUMENT,
+                       "$KILN_NUM_THREADS is '%.64s'; expected a count from 1 to %d", text,
+                       KILN_MAX_THREADS);
+    *threads = static_cast<int32_t>(value);
+    return KILN_OK;
   }
-  long online = sysconf(_SC_NPROCESSORS_ONLN);
-  return online > 0 ? static_cast<int32_t>(online) : 1;
+  *threads = onlineProcessors();
+  return KILN_OK;
+}
+
+int32_t kiln_resolve_num_threads(int32_t requested) {
+  if (requested > 0)
+    return std::min<int32_t>(requested, KILN_MAX_THREADS);
+  int32_t threads = 0;
+  return kiln_num_threads(0, &threads) == KILN_OK ? threads : onlineProcessors();
 }
 
 double kiln_seconds(void) {

@@ -105,6 +105,29 @@ TEST(LenetOptions, RejectsBadOptions) {
   options.num_threads = -1;
   EXPECT_EQ(lenet_create(&options, &model), KILN_INVALID_ARGUMENT);
   EXPECT_THAT(kiln_last_error(), HasSubstr("num_threads is -1"));
+  options.num_threads = 1000000;
+  EXPECT_EQ(lenet_create(&options, &model), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "lenet_create: num_threads is 1000000; expected 0 (automatic) "
+                                  "or a count from 1 to 4096");
+  EXPECT_EQ(model, nullptr);
+  options.num_threads = 0;
+  // A malformed or out-of-range $KILN_NUM_THREADS is refused, not ignored.
+  std::string saved = std::getenv("KILN_NUM_THREADS") ? std::getenv("KILN_NUM_THREADS") : "";
+  bool had = std::getenv("KILN_NUM_THREADS") != nullptr;
+  for (const char *bad : {"abc", "-5", "0", "1000000000", "3x", ""}) {
+    setenv("KILN_NUM_THREADS", bad, 1);
+    EXPECT_EQ(lenet_create(&options, &model), KILN_INVALID_ARGUMENT) << bad;
+    EXPECT_EQ(kiln_last_error(), "lenet_create: $KILN_NUM_THREADS is '" + std::string(bad) +
+                                     "'; expected a count from 1 to 4096");
+    EXPECT_EQ(model, nullptr);
+  }
+  setenv("KILN_NUM_THREADS", "2", 1);
+  ASSERT_EQ(lenet_create(&options, &model), KILN_OK) << kiln_last_error();
+  lenet_destroy(model);
+  if (had)
+    setenv("KILN_NUM_THREADS", saved.c_str(), 1);
+  else
+    unsetenv("KILN_NUM_THREADS");
   // NULL options are the defaults.
   ASSERT_EQ(lenet_create(nullptr, &model), KILN_OK) << kiln_last_error();
   lenet_destroy(model);

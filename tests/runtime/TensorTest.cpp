@@ -226,6 +226,26 @@ TEST_F(Threads, EnvironmentVariableIsTheDefault) {
   EXPECT_EQ(kiln_resolve_num_threads(0), 64);
 }
 
+TEST_F(Threads, CheckedCountNamesTheBadValue) {
+  int32_t threads = -1;
+  EXPECT_EQ(kiln_num_threads(7, &threads), KILN_OK);
+  EXPECT_EQ(threads, 7);
+  EXPECT_EQ(kiln_num_threads(KILN_MAX_THREADS + 1, &threads), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(),
+               "num_threads is 4097; expected 0 (automatic) or a count from 1 to 4096");
+  EXPECT_EQ(kiln_num_threads(-5, &threads), KILN_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_num_threads(0, nullptr), KILN_INVALID_ARGUMENT);
+  setenv("KILN_NUM_THREADS", "4096", 1);
+  EXPECT_EQ(kiln_num_threads(0, &threads), KILN_OK);
+  EXPECT_EQ(threads, 4096);
+  for (const char *bad : {"", "zero", "0", "-4", "3x", "4097", "99999999999"}) {
+    setenv("KILN_NUM_THREADS", bad, 1);
+    EXPECT_EQ(kiln_num_threads(0, &threads), KILN_INVALID_ARGUMENT) << bad;
+    EXPECT_EQ(std::string(kiln_last_error()),
+              "$KILN_NUM_THREADS is '" + std::string(bad) + "'; expected a count from 1 to 4096");
+  }
+}
+
 TEST_F(Threads, OnlineProcessorsOtherwise) {
   int32_t online = static_cast<int32_t>(sysconf(_SC_NPROCESSORS_ONLN));
   ASSERT_GT(online, 0);

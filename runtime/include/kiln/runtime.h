@@ -146,8 +146,17 @@ void kiln_fill_uniform(float *data, int64_t count, float bound, uint64_t seed, u
 
 /* ---- threads ------------------------------------------------------------------------------ */
 
-/* The thread count kernels use: `requested` when > 0, else $KILN_NUM_THREADS when set, else
- * the number of online processors. */
+/* The most threads a library's kernels run on. */
+#define KILN_MAX_THREADS 4096
+
+/* The thread count kernels use, in *threads: `requested` when > 0, else $KILN_NUM_THREADS when
+ * set, else the number of online processors (at most KILN_MAX_THREADS). Fails with
+ * KILN_INVALID_ARGUMENT, naming the value, for `requested` < 0 or > KILN_MAX_THREADS and for a
+ * $KILN_NUM_THREADS that is not a count from 1 to KILN_MAX_THREADS. */
+kiln_status kiln_num_threads(int32_t requested, int32_t *threads);
+
+/* As kiln_num_threads, for display and never failing: `requested` when > 0 (at most
+ * KILN_MAX_THREADS), else $KILN_NUM_THREADS where valid, else the online processors. */
 int32_t kiln_resolve_num_threads(int32_t requested);
 
 /* Seconds on a monotonic clock (for timing; the origin is arbitrary). */
@@ -173,7 +182,7 @@ kiln_status kiln_cpu_check(const char *what, const char *target, const char *req
 
 typedef struct kiln_options {
   const char *weights_path; /* safetensors to load; NULL: the model's default initial weights */
-  int32_t num_threads;      /* 0: kiln_resolve_num_threads(0) */
+  int32_t num_threads;      /* 0: kiln_num_threads(0); at most KILN_MAX_THREADS */
   int32_t device;           /* 0: CPU; for CUDA libraries, the GPU ordinal + 1 */
 } kiln_options;
 
