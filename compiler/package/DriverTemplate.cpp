@@ -559,7 +559,7 @@ static const kiln_io_desc output_descs[ARRAY(@NUM_OUTPUTS@)] = @OUTPUT_DESCS@;
 static const kiln_model_desc descriptor = {
     KILN_MODEL_ABI_VERSION, "@MODEL@", @NUM_INPUTS@, input_descs, @NUM_OUTPUTS@, output_descs,
     generic_create, generic_forward, generic_save, generic_destroy,
-    @FLOPS@, @NUM_KERNELS@, kernel_descs, generic_set_profile, TRAIN_ENTRY};
+    @FLOPS@, @NUM_KERNELS@, kernel_descs, generic_set_profile, TRAIN_ENTRY, MAX_BATCH};
 
 const kiln_model_desc *@MODEL@_descriptor(void) { return &descriptor; }
 )";

@@ -25,6 +25,8 @@ void expectDescribesLenet(const kiln_model_desc *desc) {
   EXPECT_EQ(std::vector<int64_t>(desc->outputs[0].shape, desc->outputs[0].shape + 2),
             (std::vector<int64_t>{-1, 10}));
   EXPECT_TRUE(desc->create && desc->forward && desc->save && desc->destroy);
+  EXPECT_EQ(desc->max_batch, LENET_MAX_BATCH);
+  EXPECT_GT(desc->max_batch, 1000);
 }
 
 TEST(LenetDescriptor, StaticLibraryDescribesTheModel) { expectDescribesLenet(lenet_descriptor()); }

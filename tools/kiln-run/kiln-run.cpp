@@ -232,6 +232,12 @@ kiln_status prepareInputs(const Flags &flags, const kiln_model_desc &desc,
                           std::vector<OwnedTensor> *inputs, int64_t *batch) {
   *batch = flags.random ? std::max<int64_t>(flags.batch, 1) : 0;
   std::string batchSource = "--batch";
+  // Refused before the inputs are made or read (a batch of 10^6 LeNet images is 3 GB).
+  if (flags.batch > desc.max_batch)
+    return kiln_fail(KILN_INVALID_ARGUMENT,
+                     "--batch=%" PRId64 " exceeds the largest batch %s accepts, %" PRId64
+                     " (a tensor would reach 2^31 bytes)",
+                     flags.batch, desc.name ? desc.name : "the model", desc.max_batch);
   for (int32_t i = 0; i < desc.num_inputs; ++i) {
     const kiln_io_desc &io = desc.inputs[i];
     kiln_tensor *tensor = &(*inputs)[i].tensor;

@@ -201,7 +201,7 @@ typedef struct kiln_optimizer_params {
 
 void kiln_optimizer_params_init(kiln_optimizer_params *params);
 
-#define KILN_MODEL_ABI_VERSION 2
+#define KILN_MODEL_ABI_VERSION 3
 
 /* One input or output of a model; shape[i] < 0 marks the dynamic batch. */
 typedef struct kiln_io_desc {
@@ -242,6 +242,9 @@ typedef struct kiln_model_desc {
   /* The training step (inputs as forward's, labels i64 [N]); NULL when the model has no loss. */
   kiln_status (*train_step)(void *model, const kiln_tensor *inputs, const kiln_tensor *labels,
                             const kiln_optimizer_params *params, float *loss);
+  /* Since ABI version 3: the largest batch forward accepts (a larger one would make some tensor
+   * reach 2^31 bytes), so a tool can refuse it before allocating the inputs. */
+  int64_t max_batch;
 } kiln_model_desc;
 
 typedef const kiln_model_desc *(*kiln_model_descriptor_fn)(void);
