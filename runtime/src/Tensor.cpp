@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <type_traits>
 #include <unistd.h>
 
 namespace {
@@ -20,10 +21,22 @@ const DtypeInfo kDtypes[] = {
     {0, "unknown"}, {4, "f32"}, {8, "f64"}, {4, "i32"}, {8, "i64"}, {1, "u8"},
 };
 
-const DtypeInfo &dtypeInfo(kiln_dtype dtype) {
-  size_t index = static_cast<size_t>(dtype);
-  return index < sizeof kDtypes / sizeof kDtypes[0] ? kDtypes[index] : kDtypes[0];
+// A kiln_dtype's value as stored, read without an enum load: C callers may store any int (a
+// dtype of 99 from a corrupt descriptor), and loading that as the C++ enum is undefined
+// (UBSan's -fsanitize=enum reports it).
+int rawDtype(const kiln_dtype &dtype) {
+  std::underlying_type_t<kiln_dtype> value;
+  std::memcpy(&value, &dtype, sizeof value);
+  return static_cast<int>(value);
 }
+
+const DtypeInfo &dtypeInfo(int dtype) {
+  return dtype >= 0 && static_cast<size_t>(dtype) < sizeof kDtypes / sizeof kDtypes[0]
+             ? kDtypes[dtype]
+             : kDtypes[0];
+}
+
+const DtypeInfo &dtypeInfo(const kiln_dtype &dtype) { return dtypeInfo(rawDtype(dtype)); }
 
 bool validRank(int32_t rank) { return rank >= 0 && rank <= KILN_MAX_RANK; }
 
@@ -64,7 +77,7 @@ using namespace kiln_rt;
 
 extern "C" {
 
-size_t kiln_dtype_size(kiln_dtype dtype) { return dtypeInfo(dtype).size; }
+size_t kiln_dtype_size(kiln_dtype dtype) { return dtypeInfo(dtype).size; } // no enum load
 
 const char *kiln_dtype_name(kiln_dtype dtype) { return dtypeInfo(dtype).name; }
 
@@ -97,9 +110,9 @@ kiln_status kiln_tensor_alloc(kiln_dtype dtype, int32_t rank, const int64_t *sha
   if (!out_tensor)
     return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_tensor_alloc: out_tensor is NULL");
   std::memset(out_tensor, 0, sizeof *out_tensor);
-  if (kiln_dtype_size(dtype) == 0)
+  if (dtypeInfo(dtype).size == 0)
     return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_tensor_alloc: unknown dtype %d",
-                     static_cast<int>(dtype));
+                     rawDtype(dtype));
   if (!validRank(rank))
     return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_tensor_alloc: rank %d is not in [0, %d]",
                      static_cast<int>(rank), KILN_MAX_RANK);
@@ -138,9 +151,13 @@ kiln_status kiln_tensor_check(const kiln_tensor *tensor, const char *what, kiln_
     return kiln_fail(KILN_INVALID_ARGUMENT, "%s: is NULL", what);
   if (!tensor->data)
     return kiln_fail(KILN_INVALID_ARGUMENT, "%s: has NULL data", what);
-  if (tensor->dtype != dtype)
+  if (int got = rawDtype(tensor->dtype); got != rawDtype(dtype)) {
+    if (dtypeInfo(got).size == 0)
+      return kiln_fail(KILN_DTYPE_MISMATCH, "%s: expected dtype %s, got unknown dtype %d", what,
+                       dtypeInfo(dtype).name, got);
     return kiln_fail(KILN_DTYPE_MISMATCH, "%s: expected dtype %s, got %s", what,
-                     kiln_dtype_name(dtype), kiln_dtype_name(tensor->dtype));
+                     dtypeInfo(dtype).name, dtypeInfo(got).name);
+  }
   if (tensor->rank != rank)
     return kiln_fail(KILN_SHAPE_MISMATCH, "%s: expected rank %d, got %d", what,
                      static_cast<int>(rank), static_cast<int>(tensor->rank));

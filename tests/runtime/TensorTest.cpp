@@ -147,7 +147,7 @@ TEST_F(TensorCheck, RejectsWrongDtype) {
   EXPECT_STREQ(kiln_last_error(), "lenet_forward: data: expected dtype f32, got i64");
   kiln_tensor unknown = kiln_tensor_view(tensor.data, static_cast<kiln_dtype>(0), 4, actual);
   EXPECT_EQ(kiln_tensor_check(&unknown, "x", KILN_U8, 4, expected), KILN_DTYPE_MISMATCH);
-  EXPECT_STREQ(kiln_last_error(), "x: expected dtype u8, got unknown");
+  EXPECT_STREQ(kiln_last_error(), "x: expected dtype u8, got unknown dtype 0");
 }
 
 TEST_F(TensorCheck, RejectsWrongRank) {
@@ -254,6 +254,19 @@ TEST_F(Threads, OnlineProcessorsOtherwise) {
     setenv("KILN_NUM_THREADS", bad, 1);
     EXPECT_EQ(kiln_resolve_num_threads(0), online) << "KILN_NUM_THREADS='" << bad << "'";
   }
+}
+
+// A dtype no kiln_dtype names (a corrupt descriptor from C) is a mismatch with its number, and
+// is read as stored, never loaded as the enum (UBSan's -fsanitize=enum).
+TEST(TensorDtype, UnknownDtypeIsAMismatchWithItsNumber) {
+  float data[4] = {};
+  int64_t shape[1] = {4};
+  kiln_tensor tensor = kiln_tensor_view(data, KILN_F32, 1, shape);
+  int32_t bogus = 99;
+  static_assert(sizeof tensor.dtype == sizeof bogus);
+  std::memcpy(&tensor.dtype, &bogus, sizeof bogus);
+  EXPECT_EQ(kiln_tensor_check(&tensor, "x", KILN_F32, 1, shape), KILN_DTYPE_MISMATCH);
+  EXPECT_STREQ(kiln_last_error(), "x: expected dtype f32, got unknown dtype 99");
 }
 
 } // namespace
