@@ -203,6 +203,10 @@ private:
         return fail("dict keys must be strings");
       if (!consume(':'))
         return fail("expected ':' after '" + key.text + "'");
+      // NumPy's literal_eval keeps a repeated key's last value, a first-match reader its
+      // first: refused, so no two readers disagree on the file's type or shape.
+      if (out->find(key.text))
+        return fail("key '" + key.text + "' appears twice");
       if (!value(&item, depth + 1))
         return false;
       out->entries.emplace_back(key.text, std::move(item));
