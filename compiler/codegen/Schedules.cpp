@@ -136,10 +136,18 @@ void scheduleChannelTiled(Func output, Func accumulator, const std::vector<int64
   accumulator.update().unroll(accArgs[rank - 2]);
 }
 
-// A channels-inner conv inside its pooling (LeNet): tiles of the pooled output of tile[0]
-// pooled x positions × every channel (vectors, the last shifted inwards), whose window of conv
-// outputs stays in registers; the epilogue and the pooling are inlined. LeNet's conv2 so: 182
-// GFLOP/s of useful work, 83% of the FMA peak (Zen 4, /tmp/probe).
+// A channels-inner accumulator's initialization, stored channels innermost: whole vectors of
+// channels (the last shifted inwards), unrolled over the tile's channel vectors.
+Stage scheduleAccumulatorInit(Func accumulator, int width) {
+  std::vector<Var> a = accumulator.args(); // x, y, c, n
+  Var acv("acv");
+  accumulator.reorder_storage(a[2], a[0], a[1], a[3]);
+  return accumulator.split(a[2], a[2], acv, width, TailStrategy::ShiftInwards)
+      .reorder(acv, a[2], a[0], a[1], a[3])
+      .vectorize(acv)
+      .unroll(a[2]);
+}
+
 // Channels padded to whole vectors: the zero-padded weight (stored output channels innermost)
 // and bias once per call; the accumulator computes whole vectors of channels.
 void schedulePaddedChannels(const AnchorInfo &anchor, int width) {
@@ -154,6 +162,10 @@ void schedulePaddedChannels(const AnchorInfo &anchor, int width) {
   accumulator.align_bounds(accumulator.args()[2], width);
 }
 
+// A channels-inner conv inside its pooling (LeNet): tiles of the pooled output of tile[0]
+// pooled x positions × every channel (vectors, the last shifted inwards), whose window of conv
+// outputs stays in registers; the epilogue and the pooling are inlined. LeNet's conv2 so: 182
+// GFLOP/s of useful work, 83% of the FMA peak (Zen 4, /tmp/probe).
 void schedulePooledChannelsInner(Func output, const AnchorInfo &anchor,
                                  const std::vector<int64_t> &poolShape, const TargetSpec &target) {
   std::vector<Var> args = output.args(); // x, y, c, n
@@ -178,13 +190,8 @@ void schedulePooledChannelsInner(Func output, const AnchorInfo &anchor,
   Func accumulator = anchor.accumulator;
   std::vector<Var> a = accumulator.args();
   Var ax = a[0], ay = a[1], ac = a[2], an = a[3], acv("acv");
-  accumulator.compute_at(output, xo).store_in(MemoryType::Stack).reorder_storage(ac, ax, ay, an);
-  accumulator.split(ac, ac, acv, width, TailStrategy::ShiftInwards)
-      .reorder(acv, ac, ax, ay, an)
-      .vectorize(acv)
-      .unroll(ac)
-      .unroll(ax)
-      .unroll(ay);
+  accumulator.compute_at(output, xo).store_in(MemoryType::Stack);
+  scheduleAccumulatorInit(accumulator, width).unroll(ax).unroll(ay);
   const std::vector<RVar> &r = anchor.reduction;
   std::vector<VarOrRVar> order{acv, ac, ax, ay, r.back()};
   for (auto it = r.begin(); it + 1 != r.end(); ++it)
@@ -310,13 +317,10 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
       .split(x, xo, xi, tileX, TailStrategy::ShiftInwards)
       .split(ci, ci, cv, width, TailStrategy::ShiftInwards);
   auto walk = [&](Stage stage, const std::string &order) {
-    LoopLevel tiles;
     if (order == "rows_xo") {
       stage.reorder(cv, ci, xi, co, xo, y, n).fuse(y, n, task).parallel(task);
     } else if (order == "co_outer") {
       stage.reorder(cv, ci, xi, xo, y, n, co).fuse(n, co, task).parallel(task);
-    } else if (order == "co_rows") {
-      stage.reorder(cv, ci, xi, xo, co, y, n).fuse(co, y, task).fuse(task, n, task).parallel(task);
     } else {
       stage.reorder(cv, ci, xi, xo, co, y, n).fuse(y, n, task).parallel(task);
     }
@@ -337,13 +341,8 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     // being streamed again per row: at batch 1 the 512-channel layers went from ~105 to ~140
     // GFLOP/s (Zen 4).
     int64_t inputChannels = anchor.inputChannels;
-    accumulator.compute_at(output, task)
-        .store_in(MemoryType::Stack)
-        .reorder_storage(ac, ax, ay, an);
-    accumulator.split(ac, ac, acv, width, TailStrategy::ShiftInwards)
-        .reorder(acv, ac, ax, ay, an)
-        .vectorize(acv)
-        .unroll(ac);
+    accumulator.compute_at(output, task).store_in(MemoryType::Stack);
+    scheduleAccumulatorInit(accumulator, width);
     Stage update = accumulator.update();
     update.split(ac, ac, acv, width, TailStrategy::GuardWithIf)
         .split(ax, axo, axi, tileX, TailStrategy::GuardWithIf);
@@ -364,14 +363,10 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
   } else {
     // The accumulator at the innermost tile loop: x tiles outside channel tiles compute it per
     // channel tile.
+    // Whole vectors, kept in registers.
     accumulator.compute_at(output, anchor.order == "rows_xo" ? co : xo)
-        .store_in(MemoryType::Stack)
-        .reorder_storage(ac, ax, ay, an); // channels innermost: whole vectors, kept in registers
-    accumulator.split(ac, ac, acv, width, TailStrategy::ShiftInwards)
-        .reorder(acv, ac, ax, ay, an)
-        .vectorize(acv)
-        .unroll(ac)
-        .unroll(ax);
+        .store_in(MemoryType::Stack);
+    scheduleAccumulatorInit(accumulator, width).unroll(ax);
     // The reduction: input channels innermost (contiguous in the input, a broadcast each),
     // then the window; the tile's multiply-adds innermost of all.
     Stage update = accumulator.update();

@@ -36,11 +36,11 @@ void scheduleCopy(Halide::Func output, const std::vector<int64_t> &shape,
 void scheduleChannelsLast(Halide::Func output, const std::vector<int64_t> &shape,
                           const TargetSpec &target);
 
-// A convolution stored channels-innermost: output tiles of `tile` = [x positions, channels]
-// (channels a multiple of the vector width), whose accumulators stay in registers through the
-// whole reduction, input channels innermost then the kernel window; rows of every image in
-// parallel (unless `parallel` is false). `reductionInnerToOuter` is the conv's (window...,
-// input channel) RDom innermost first, as lowerConv builds it.
+// A convolution stored channels-innermost: output tiles of anchor.tile = [x positions,
+// channels], whose accumulators stay in registers through the whole reduction (input channels
+// innermost, then the kernel window), walked in anchor.order (rows, rows_xo or co_outer, see
+// kiln-choose-schedules); anchor.reduction is the conv's RDom innermost first, as lowerConv
+// builds it.
 void scheduleConvChannelsLast(Halide::Func output, const AnchorInfo &anchor,
                               const TargetSpec &target);
 

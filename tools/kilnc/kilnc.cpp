@@ -211,11 +211,6 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "Kiln: compiles a convolutional network\n");
   if (flags.printTarget)
     return printTarget(flags.target) ? 0 : 1;
-  if (flags.checkBatch < 1) {
-    llvm::WithColor::error(llvm::errs(), "kilnc")
-        << "--check-batch must be at least 1, got " << flags.checkBatch << "\n";
-    return 1;
-  }
   if (flags.input.empty()) {
     llvm::WithColor::error(llvm::errs(), "kilnc")
         << "no model file given (see kilnc --help)\n";
