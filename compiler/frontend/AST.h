@@ -21,7 +21,10 @@ struct Expr {
   bool boolValue = false;  // Bool
   std::string text;        // String, Name; the operator of Unary/Binary ("-", "not", "+", ...)
   std::vector<std::unique_ptr<Expr>> operands; // Tuple elements, Unary/Binary operands
-  unsigned depth = 1;                          // of the tree, bounded by the parser
+  // How deep evaluation recurses, bounded by the parser. A binary operator's left operand counts
+  // at its own level: a chain `1 + 1 + ... + 1` is evaluated by a loop, not by recursion.
+  unsigned depth = 1;
+  unsigned size = 1; // nodes in the tree, bounded by the parser
 };
 
 // `value` or `keyword=value` in a layer's or block's call.

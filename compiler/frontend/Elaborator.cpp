@@ -22,6 +22,9 @@ namespace {
 // Bounds the work a small file can ask for (`Relu() * 1000000000`); real networks have a few
 // thousand layers at most.
 constexpr size_t kMaxExpansionSteps = 100000;
+// Bounds how deep block instances nest (each level is a few stack frames of the elaborator);
+// real networks nest blocks two or three deep.
+constexpr size_t kMaxBlockDepth = 256;
 constexpr unsigned kUnresolved = ~0u;
 
 // The names visible to one body: the top level, or one block instance.
@@ -325,6 +328,13 @@ FailureOr<unsigned> Elaborator::instantiate(Scope &outer, const LayerExpr &call,
     for (; active != activeBlocks.end(); ++active)
       diag << (*active)->name << " -> ";
     diag << block.name;
+    return failure();
+  }
+  if (activeBlocks.size() >= kMaxBlockDepth) {
+    locator.emitError(call.loc) << "blocks nest more than " << kMaxBlockDepth
+                                << " deep here (instantiating '" << block.name << "' inside '"
+                                << activeBlocks.front()->name << "' -> ... -> '"
+                                << activeBlocks.back()->name << "')";
     return failure();
   }
   // Arguments are evaluated in the caller's scope; defaults on their own.

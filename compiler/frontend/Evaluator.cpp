@@ -4,6 +4,8 @@
 
 #include "kiln/Dialect/NN/ShapeFormulas.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
 
 #include <cmath>
@@ -89,6 +91,7 @@ public:
 private:
   FailureOr<Constant> evalUnary(const ast::Expr &expr);
   FailureOr<Constant> evalBinary(const ast::Expr &expr);
+  FailureOr<Constant> applyBinary(const ast::Expr &expr, Constant lhs);
   FailureOr<Constant> arithmetic(const ast::Expr &expr, const Constant &lhs, const Constant &rhs);
   FailureOr<Constant> compare(const ast::Expr &expr, const Constant &lhs, const Constant &rhs);
 
@@ -190,17 +193,34 @@ FailureOr<Constant> Evaluator::evalUnary(const ast::Expr &expr) {
   return makeInt(-operand->intValue, expr.loc);
 }
 
+// A chain of binary operators (`a + b - c`, parsed left-associative) is evaluated by a loop over
+// its left spine, so its length costs no stack: only right operands recurse.
 FailureOr<Constant> Evaluator::evalBinary(const ast::Expr &expr) {
-  const std::string &op = expr.text;
-  FailureOr<Constant> lhs = eval(*expr.operands[0]);
+  llvm::SmallVector<const ast::Expr *> spine;
+  const ast::Expr *leftmost = &expr;
+  while (leftmost->kind == ast::Expr::Kind::Binary) {
+    spine.push_back(leftmost);
+    leftmost = leftmost->operands[0].get();
+  }
+  FailureOr<Constant> lhs = eval(*leftmost);
   if (failed(lhs))
     return failure();
+  for (const ast::Expr *node : llvm::reverse(spine)) {
+    lhs = applyBinary(*node, std::move(*lhs));
+    if (failed(lhs))
+      return failure();
+  }
+  return lhs;
+}
+
+FailureOr<Constant> Evaluator::applyBinary(const ast::Expr &expr, Constant lhs) {
+  const std::string &op = expr.text;
   if (op == "and" || op == "or") {
-    if (lhs->kind != Constant::Kind::Bool)
-      return error(lhs->loc, "'" + op + "' expects booleans, got " + lhs->describe());
+    if (lhs.kind != Constant::Kind::Bool)
+      return error(lhs.loc, "'" + op + "' expects booleans, got " + lhs.describe());
     // Short-circuit, as Python does.
-    if (lhs->boolValue == (op == "or"))
-      return makeBool(lhs->boolValue, expr.loc);
+    if (lhs.boolValue == (op == "or"))
+      return makeBool(lhs.boolValue, expr.loc);
     FailureOr<Constant> rhs = eval(*expr.operands[1]);
     if (failed(rhs))
       return failure();
@@ -212,8 +232,8 @@ FailureOr<Constant> Evaluator::evalBinary(const ast::Expr &expr) {
   if (failed(rhs))
     return failure();
   if (op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=")
-    return compare(expr, *lhs, *rhs);
-  return arithmetic(expr, *lhs, *rhs);
+    return compare(expr, lhs, *rhs);
+  return arithmetic(expr, lhs, *rhs);
 }
 
 FailureOr<Constant> Evaluator::arithmetic(const ast::Expr &expr, const Constant &lhs,

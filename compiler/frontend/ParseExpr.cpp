@@ -23,12 +23,23 @@ std::unique_ptr<Expr> Parser::makeBinary(std::string op, std::unique_ptr<Expr> l
   return checkDepth(std::move(expr));
 }
 
-// Sets the depth of a composite expression from its operands'; evaluation recurses that deep.
+// Sets the depth and size of a composite expression from its operands'. Evaluation recurses
+// `depth` deep; a binary operator's left operand is evaluated in a loop (Evaluator.cpp), so a
+// long chain `a + b + c + ...` is as deep as its deepest right operand.
 std::unique_ptr<Expr> Parser::checkDepth(std::unique_ptr<Expr> expr) {
-  for (const auto &operand : expr->operands)
-    expr->depth = std::max(expr->depth, operand->depth + 1);
+  bool binary = expr->kind == Expr::Kind::Binary;
+  for (auto [index, operand] : llvm::enumerate(expr->operands)) {
+    unsigned level = binary && index == 0 ? operand->depth : operand->depth + 1;
+    expr->depth = std::max(expr->depth, level);
+    expr->size += operand->size;
+  }
   if (expr->depth > kMaxNesting) {
     locator.emitError(expr->loc) << "expression is nested deeper than " << kMaxNesting << " levels";
+    return nullptr;
+  }
+  if (expr->size > kMaxExprSize) {
+    locator.emitError(expr->loc) << "expression has more than " << kMaxExprSize
+                                 << " operands and operators";
     return nullptr;
   }
   return expr;
@@ -73,7 +84,7 @@ std::unique_ptr<Expr> Parser::parseNot() {
   if (!operand)
     return nullptr;
   expr->operands.push_back(std::move(operand));
-  return expr;
+  return checkDepth(std::move(expr));
 }
 
 std::unique_ptr<Expr> Parser::parseComparison() {
@@ -126,7 +137,7 @@ std::unique_ptr<Expr> Parser::parseUnary() {
   if (!operand)
     return nullptr;
   expr->operands.push_back(std::move(operand));
-  return expr;
+  return checkDepth(std::move(expr));
 }
 
 std::unique_ptr<Expr> Parser::parsePrimary() {
@@ -189,7 +200,7 @@ std::unique_ptr<Expr> Parser::parsePrimary() {
     }
     if (failed(expectClosing(TokenKind::RParen, ")", open, "(")))
       return nullptr;
-    return expr;
+    return checkDepth(std::move(expr));
   }
   default:
     break;

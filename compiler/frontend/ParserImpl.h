@@ -14,6 +14,8 @@ namespace kiln::detail {
 
 // Deeper nesting than this (parentheses, sequences, blocks) is an error, not a stack overflow.
 constexpr unsigned kMaxNesting = 200;
+// An expression of more nodes than this is an error (destroying its tree recurses along chains).
+constexpr unsigned kMaxExprSize = 10000;
 
 class Parser {
 public:
