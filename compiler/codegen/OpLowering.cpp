@@ -11,6 +11,9 @@
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cassert>
+#include <iterator>
+
 using namespace Halide;
 using mlir::FailureOr;
 namespace nn = kiln::nn;
@@ -22,7 +25,9 @@ Expr TensorFunc::at(const std::vector<Expr> &index) const {
 }
 
 std::vector<Var> tensorVars(int64_t rank) {
-  static const char *spatial[] = {"x", "y", "z"};
+  // Up to kiln::shape::kMaxRank dimensions: n, c and six spatial ones.
+  static const char *spatial[] = {"x", "y", "z", "w", "v", "u"};
+  assert(rank <= 2 + static_cast<int64_t>(std::size(spatial)) && "rank beyond kMaxRank");
   std::vector<Var> vars;
   for (int64_t i = 0; i < rank; ++i) {
     if (rank >= 3 && i == 0)

@@ -194,6 +194,12 @@ LogicalResult Elaborator::expandInput(Scope &scope, const Stmt &stmt) {
     }
     node.shape.push_back(dim.size);
   }
+  if (static_cast<int64_t>(node.shape.size()) > kiln::shape::kMaxRank) {
+    locator.emitError(stmt.shapeLoc) << "input '" << stmt.name << "' has " << node.shape.size()
+                                     << " dimensions; a tensor has at most "
+                                     << kiln::shape::kMaxRank;
+    return failure();
+  }
   if (!kiln::shape::checkedProduct(node.shape)) {
     locator.emitError(stmt.shapeLoc)
         << "the shape of input '" << stmt.name << "' has more elements than fit in 64 bits";

@@ -1,9 +1,13 @@
 // PyTorch-default initial weights from a seed, and their safetensors file.
 #include "package/InitialWeights.h"
 
+#include "kiln/Dialect/NN/ShapeFormulas.h"
 #include "kiln/runtime.h"
 
 #include <cmath>
+
+// The compiler refuses tensors the runtime cannot describe.
+static_assert(kiln::shape::kMaxRank == KILN_MAX_RANK);
 
 using namespace mlir;
 

@@ -1,6 +1,7 @@
 // kiln-infer-shapes: refine every nn op's result type from its operands, across calls too.
 #include "passes/Passes.h"
 
+#include "kiln/Dialect/NN/ShapeFormulas.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
@@ -45,6 +46,9 @@ private:
   LogicalResult inferFunction(func::FuncOp func) {
     if (done.contains(func))
       return success();
+    for (Type type : func.getArgumentTypes())
+      if (failed(checkRank(func, type)))
+        return failure();
     inProgress.insert(func);
     WalkResult walk = func.walk([&](Operation *op) {
       LogicalResult result = success();
@@ -52,6 +56,9 @@ private:
         result = inferCall(call);
       else if (isa<kiln::nn::ShapeInference>(op))
         result = kiln::nn::refineResultType(op);
+      for (Type type : op->getResultTypes())
+        if (succeeded(result))
+          result = checkRank(op, type);
       return failed(result) ? WalkResult::interrupt() : WalkResult::advance();
     });
     inProgress.erase(func);
@@ -75,6 +82,16 @@ private:
     if (results)
       func.setType(FunctionType::get(&getContext(), func.getArgumentTypes(), *results));
     return success();
+  }
+
+  // Tensors have at most kiln::shape::kMaxRank dimensions (the runtime's limit).
+  static LogicalResult checkRank(Operation *op, Type type) {
+    auto ranked = dyn_cast<RankedTensorType>(type);
+    if (!ranked || ranked.getRank() <= kiln::shape::kMaxRank)
+      return success();
+    return op->emitOpError() << "has a tensor of rank " << ranked.getRank() << " (" << ranked
+                             << "); a tensor has at most " << kiln::shape::kMaxRank
+                             << " dimensions";
   }
 
   // Infers the callee first (its unranked arguments taking this call's operand types when it has

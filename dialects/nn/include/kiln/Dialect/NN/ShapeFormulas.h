@@ -13,6 +13,8 @@ namespace kiln::shape {
 
 // A dimension not known at compile time (the batch); equal to mlir::ShapedType::kDynamic.
 constexpr int64_t kDynamic = std::numeric_limits<int64_t>::min();
+// The most dimensions a tensor may have: the runtime's KILN_MAX_RANK (kiln/runtime.h).
+constexpr int64_t kMaxRank = 8;
 
 std::optional<int64_t> checkedAdd(int64_t a, int64_t b);
 std::optional<int64_t> checkedMul(int64_t a, int64_t b);
