@@ -7,6 +7,7 @@
 #include "codegen/Codegen.h"
 #include "codegen/HostTarget.h"
 #include "driver/Pipeline.h"
+#include "package/BuildDir.h"
 #include "package/Emitters.h"
 #include "package/InitialWeights.h"
 #include "package/LibraryProgram.h"
@@ -320,20 +321,20 @@ LogicalResult packageModel(ModuleOp module, const PackageOptions &options) {
   if (std::error_code ec = llvm::sys::fs::create_directories(options.outputDir))
     return emitError(loc) << "cannot create directory " << options.outputDir << ": "
                           << ec.message();
-  std::string pattern = joinPath(options.outputDir, ".kilnc-" + name + "-XXXXXX");
-  if (!mkdtemp(pattern.data())) {
-    std::error_code ec(errno, std::generic_category());
+  std::error_code tempError;
+  std::string pattern = package::createBuildDir(options.outputDir, name, tempError);
+  if (pattern.empty()) {
     if (createdOutputDir)
       llvm::sys::fs::remove(options.outputDir);
     return emitError(loc) << "cannot create a temporary directory in " << options.outputDir
-                          << ": " << ec.message();
+                          << ": " << tempError.message();
   }
   Build build{module, options, *target, *toolchain, *program, pattern, loc};
   FailureOr<std::vector<std::string>> published = build.run();
   LogicalResult result = failure();
   if (succeeded(published))
     result = publish(*published, build.dir, options.outputDir, loc);
-  llvm::sys::fs::remove_directories(pattern);
+  package::removeBuildDir(pattern);
   if (failed(result)) {
     if (createdOutputDir)
       llvm::sys::fs::remove(options.outputDir); // only if empty, which it then is
