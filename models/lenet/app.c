@@ -123,6 +123,12 @@ kiln_status lenet_check_output_path(const char *flag, const char *path) {
     return kiln_fail(KILN_INVALID_ARGUMENT, "--%s '%s': expected a file name", flag, path);
   if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
     return kiln_fail(KILN_INVALID_ARGUMENT, "--%s %s: is a directory", flag, path);
+  /* Files are replaced by a rename, which would replace a device node or a FIFO itself (as root,
+   * --out /dev/null replaced /dev/null): only a regular file is, checked before training. */
+  if (stat(path, &info) == 0 && !S_ISREG(info.st_mode))
+    return kiln_fail(KILN_INVALID_ARGUMENT,
+                     "--%s %s: exists and is not a regular file (a device, FIFO or socket); "
+                     "name a regular file to replace or a new one", flag, path);
   if (!slash)
     snprintf(directory, sizeof directory, ".");
   else if (slash == path)

@@ -6,11 +6,25 @@
 #include <atomic>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace kiln_rt;
 
 namespace {
+
+// What a non-regular file is, for messages.
+const char *fileKind(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode))
+    return "a device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  return "not a regular file";
+}
 
 std::string directoryOf(const std::string &path) {
   size_t slash = path.rfind('/');
@@ -37,6 +51,13 @@ bool kiln_rt::writeFully(int fd, const void *buffer, size_t size) {
 
 kiln_status kiln_rt::writeAtomically(const char *path, const char *verb,
                                      const std::function<bool(int)> &fill) {
+  // Only a regular file is replaced: renaming over /dev/null, a FIFO or a socket would replace
+  // the node itself (as root, /dev/null) with the file. stat follows links: /dev/stdout is
+  // refused too when it is a pipe or a terminal.
+  struct stat existing;
+  if (::stat(path, &existing) == 0 && !S_ISREG(existing.st_mode))
+    return kiln_fail(KILN_IO_ERROR, "%s: cannot %s: it is %s, and only a regular file is replaced",
+                     path, verb, fileKind(existing.st_mode));
   // The process id and a counter name the temporary: concurrent writers (processes or threads)
   // never share one, and O_EXCL refuses a stale file of the same name.
   static std::atomic<unsigned> counter{0};

@@ -4,6 +4,8 @@
 // curves come out as CSV and SVG; bad input fails before any training with a clear message.
 #include "AppTestSupport.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 
 namespace {
@@ -261,6 +263,24 @@ TEST(LenetTrainErrors, OutputsThatCannotBeWrittenFailBeforeTraining) {
   expectFailure(runLenet({"train", "--data", data.path(), "--out", out.file("w.safetensors"),
                           "--plot", out.path() + "/"}),
                 "--plot");
+  // A FIFO (as a device node would be) is not replaced by the checkpoint, the CSV or the plot.
+  std::string fifo = out.file("pipe");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const char *flag : {"--out", "--csv", "--plot"}) {
+    std::vector<std::string> args = {"train", "--data", data.path(), "--out",
+                                     out.file("w.safetensors")};
+    if (std::string(flag) == "--out")
+      args.back() = fifo;
+    else
+      args.insert(args.end(), {flag, fifo});
+    AppRun fifoRun = runLenet(args);
+    expectFailure(fifoRun, std::string(flag) + " " + fifo +
+                               ": exists and is not a regular file (a device, FIFO or socket)");
+    EXPECT_EQ(fifoRun.err.find("epoch"), std::string::npos) << "trained anyway: " << fifoRun.err;
+  }
+  struct stat info;
+  ASSERT_EQ(lstat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
   EXPECT_FALSE(std::filesystem::exists(out.file("w.safetensors")));
 }
 

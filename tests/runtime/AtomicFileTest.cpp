@@ -56,6 +56,34 @@ TEST(AtomicFile, FailuresLeaveTheTargetAndNoTemporary) {
   EXPECT_EQ(readFile(occupied + "/keep"), "kept");
 }
 
+// Only a regular file is replaced: a FIFO (or, through a link, what the link names) is left as
+// it was, and no temporary is created beside it (`lenet train --out /dev/null` once replaced the
+// device node with a checkpoint when run as root).
+TEST(AtomicFile, ReplacesOnlyRegularFiles) {
+  TempDir dir;
+  std::string fifo = dir.file("pipe");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(kiln_file_write_atomic(fifo.c_str(), "x", 1), KILN_IO_ERROR);
+  EXPECT_TRUE(contains(kiln_last_error(),
+                       fifo + ": cannot write: it is a FIFO, and only a regular file is replaced"))
+      << kiln_last_error();
+  std::string link = dir.file("link");
+  std::filesystem::create_symlink(fifo, link);
+  EXPECT_EQ(kiln_file_write_atomic(link.c_str(), "x", 1), KILN_IO_ERROR);
+  EXPECT_TRUE(contains(kiln_last_error(), link + ": cannot write: it is a FIFO")) << kiln_last_error();
+  struct stat info;
+  ASSERT_EQ(lstat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
+  ASSERT_EQ(lstat(link.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISLNK(info.st_mode));
+  std::string subdir = dir.file("empty");
+  ASSERT_TRUE(std::filesystem::create_directory(subdir));
+  EXPECT_EQ(kiln_file_write_atomic(subdir.c_str(), "x", 1), KILN_IO_ERROR);
+  EXPECT_TRUE(contains(kiln_last_error(), subdir + ": cannot write: it is a directory"))
+      << kiln_last_error();
+  EXPECT_EQ(dir.list(), (std::vector<std::string>{"empty", "link", "pipe"}));
+}
+
 TEST(AtomicFile, RejectsBadArguments) {
   EXPECT_EQ(kiln_file_write_atomic(nullptr, "x", 1), KILN_INVALID_ARGUMENT);
   EXPECT_EQ(kiln_file_write_atomic("", "x", 1), KILN_INVALID_ARGUMENT);
