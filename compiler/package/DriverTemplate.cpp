@@ -405,6 +405,9 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
     snprintf(message, sizeof message, "%s", kiln_last_error());
     return kiln_fail(status, "@MODEL@_create: %s", message);
   }
+  if (options->weights_path && !options->weights_path[0])
+    return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_create: weights_path is empty; give a "
+                     "safetensors file, or NULL for the model's initial weights");
 #if GPU
   if (options->device < 0)
     return kiln_fail(KILN_INVALID_ARGUMENT,

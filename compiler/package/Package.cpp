@@ -129,7 +129,10 @@ struct Build {
                                      "-fPIC",
                                      "-std=c99",
                                      "-Wall",
-                                     "-I" + dir,
+                                     // -iquote: "<model>.h" is found, but a model named
+                                     // like a system header does not shadow <stdint.h>.
+                                     "-iquote",
+                                     dir,
                                      "-I" KILN_RUNTIME_INCLUDE_DIR,
                                      "-I" KILN_HALIDE_INCLUDE_DIR,
                                      "-c",
@@ -263,6 +266,24 @@ std::string modelName(ModuleOp module) {
   // The model's symbols are <name>_*: keep them out of the runtime's and Halide's prefixes.
   for (llvm::StringRef reserved : {"kiln", "halide"})
     if (name == reserved || llvm::StringRef(name).starts_with(reserved.str() + "_"))
+      return "model_" + name;
+  // The header is <name>.h: one named like a C or POSIX header (errno.h, stdint.h) would be
+  // included instead of the system's by a program that puts the output directory on its include
+  // path, so such a model gets the same prefix.
+  static constexpr llvm::StringLiteral kSystemHeaders[] = {
+      // C17
+      "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646", "limits",
+      "locale", "math", "setjmp", "signal", "stdalign", "stdarg", "stdatomic", "stdbool",
+      "stddef", "stdint", "stdio", "stdlib", "stdnoreturn", "string", "tgmath", "threads", "time",
+      "uchar", "wchar", "wctype",
+      // POSIX and glibc headers a program linking a library is likely to include
+      "alloca", "dirent", "dlfcn", "fcntl", "features", "getopt", "glob", "grp", "malloc",
+      "memory", "netdb", "poll", "pthread", "pwd", "regex", "sched", "search", "semaphore",
+      "spawn", "strings", "syslog", "termios", "unistd", "utime", "wordexp",
+      // the Halide runtime the header includes
+      "HalideRuntime"};
+  for (llvm::StringRef header : kSystemHeaders)
+    if (name == header)
       return "model_" + name;
   return name;
 }

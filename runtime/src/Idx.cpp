@@ -190,8 +190,8 @@ kiln_status kiln_idx_load(const char *path, kiln_tensor *out_tensor) {
   if (!out_tensor)
     return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_idx_load: out_tensor is NULL");
   std::memset(out_tensor, 0, sizeof *out_tensor);
-  if (!path)
-    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_idx_load: path is NULL");
+  if (!path || !*path)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_idx_load: path is %s", path ? "empty" : "NULL");
   // open() first so a missing file reports errno reliably (gzopen may not preserve it).
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)

@@ -24,8 +24,9 @@ inline bool checkedMul(int64_t a, int64_t b, int64_t *out) {
 // tensor still has non-NULL data); NULL when out of memory. Release with std::free.
 void *allocateAligned(size_t bytes);
 
-// "[8, 1, 28, 28]"; extents < 0 print as "N" (a dynamic batch).
-std::string formatShape(int32_t rank, const int64_t *shape);
+// "[8, 1, 28, 28]". A negative extent prints as "N" (a dynamic batch) only in an expected shape
+// (`batchAsN`); a shape given by a caller prints as it is, so "got [-1, 1]" is not "got [N, 1]".
+std::string formatShape(int32_t rank, const int64_t *shape, bool batchAsN = false);
 
 // The byte count of a tensor of this dtype and shape, or -1 when the dtype is unknown, an
 // extent is negative or the count overflows.

@@ -51,12 +51,12 @@ void *allocateAligned(size_t bytes) {
   return std::aligned_alloc(kTensorAlignment, rounded ? rounded : kTensorAlignment);
 }
 
-std::string formatShape(int32_t rank, const int64_t *shape) {
+std::string formatShape(int32_t rank, const int64_t *shape, bool batchAsN) {
   std::string text = "[";
   for (int32_t i = 0; i < rank; ++i) {
     if (i)
       text += ", ";
-    text += shape[i] < 0 ? std::string("N") : std::to_string(shape[i]);
+    text += batchAsN && shape[i] < 0 ? std::string("N") : std::to_string(shape[i]);
   }
   return text + "]";
 }
@@ -165,7 +165,7 @@ kiln_status kiln_tensor_check(const kiln_tensor *tensor, const char *what, kiln_
     bool ok = shape[i] < 0 ? tensor->shape[i] > 0 : tensor->shape[i] == shape[i];
     if (!ok)
       return kiln_fail(KILN_SHAPE_MISMATCH, "%s: expected shape %s, got %s", what,
-                       formatShape(rank, shape).c_str(),
+                       formatShape(rank, shape, /*batchAsN=*/true).c_str(),
                        formatShape(tensor->rank, tensor->shape).c_str());
   }
   return KILN_OK;

@@ -293,8 +293,8 @@ kiln_status kiln_weights_load(const char *path, kiln_weights **out_weights) {
   if (!out_weights)
     return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_weights_load: out_weights is NULL");
   *out_weights = nullptr;
-  if (!path)
-    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_weights_load: path is NULL");
+  if (!path || !*path)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_weights_load: path is %s", path ? "empty" : "NULL");
   auto *weights = new (std::nothrow) kiln_weights;
   if (!weights)
     return kiln_fail(KILN_OUT_OF_MEMORY, "%s: cannot allocate the weights", path);

@@ -77,6 +77,10 @@ TEST_F(LenetArguments, RejectsWrongExtents) {
   EXPECT_EQ(run({2, 3, 28, 28}, {2, 10}), KILN_SHAPE_MISMATCH);
   EXPECT_EQ(run({2, 1, 28, 28}, {2, 9}), KILN_SHAPE_MISMATCH);
   EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: logits"));
+  // A negative extent is named as given, not printed as the expected shape's "N".
+  EXPECT_EQ(run({-1, 1, 28, 28}, {1, 10}), KILN_SHAPE_MISMATCH);
+  EXPECT_STREQ(kiln_last_error(),
+               "lenet_forward: data: expected shape [N, 1, 28, 28], got [-1, 1, 28, 28]");
   EXPECT_EQ(run({0, 1, 28, 28}, {0, 10}), KILN_SHAPE_MISMATCH);
   EXPECT_EQ(run({-2, 1, 28, 28}, {-2, 10}), KILN_SHAPE_MISMATCH);
 }
@@ -188,6 +192,19 @@ TEST(LenetWeights, AcceptsExtraTensors) {
 TEST(LenetWeights, RejectsAMissingFile) {
   std::string path = tempPath("does-not-exist.safetensors");
   expectCreateFails(path, KILN_IO_ERROR, path);
+}
+
+TEST(LenetWeights, RejectsAnEmptyPath) {
+  // Not ": No such file or directory", which names no file.
+  expectCreateFails("", KILN_INVALID_ARGUMENT,
+                    "lenet_create: weights_path is empty; give a safetensors file, or NULL for "
+                    "the model's initial weights");
+  kiln_weights *weights = nullptr;
+  EXPECT_EQ(kiln_weights_load("", &weights), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "kiln_weights_load: path is empty");
+  kiln_tensor tensor;
+  EXPECT_EQ(kiln_idx_load("", &tensor), KILN_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_last_error(), "kiln_idx_load: path is empty");
 }
 
 TEST(LenetWeights, RejectsATruncatedFile) {

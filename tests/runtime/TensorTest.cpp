@@ -108,7 +108,7 @@ TEST(Tensor, AllocRejectsBadArguments) {
   int64_t negative[] = {2, -3};
   EXPECT_EQ(kiln_tensor_alloc(KILN_F32, 2, negative, &tensor), KILN_INVALID_ARGUMENT);
   EXPECT_STREQ(kiln_last_error(),
-               "kiln_tensor_alloc: shape [2, N] has a negative extent or is too large");
+               "kiln_tensor_alloc: shape [2, -3] has a negative extent or is too large");
   int64_t huge[] = {INT64_C(1) << 31, INT64_C(1) << 31};
   EXPECT_EQ(kiln_tensor_alloc(KILN_F64, 2, huge, &tensor), KILN_INVALID_ARGUMENT);
   EXPECT_EQ(tensor.data, nullptr);
@@ -174,6 +174,11 @@ TEST_F(TensorCheck, RejectsWrongExtents) {
   EXPECT_STREQ(kiln_last_error(), "data: expected shape [N, 1, 28, 28], got [0, 1, 28, 28]");
   EXPECT_EQ(kiln_tensor_check(&tensor, "data", KILN_F32, 4, channels), KILN_SHAPE_MISMATCH);
   EXPECT_STREQ(kiln_last_error(), "data: expected shape [8, 3, 28, 28], got [8, 1, 28, 28]");
+  // A caller's negative extent prints as it is: "got [N, ...]" read as if it matched.
+  int64_t negativeBatch[] = {-1, 1, 28, 28};
+  kiln_tensor negative = kiln_tensor_view(tensor.data, KILN_F32, 4, negativeBatch);
+  EXPECT_EQ(kiln_tensor_check(&negative, "data", KILN_F32, 4, expected), KILN_SHAPE_MISMATCH);
+  EXPECT_STREQ(kiln_last_error(), "data: expected shape [N, 1, 28, 28], got [-1, 1, 28, 28]");
 }
 
 TEST_F(TensorCheck, RejectsBadExpectations) {
