@@ -322,6 +322,24 @@ void @MODEL@_destroy(@MODEL@ *model) {
   free(model);
 }
 
+/* A NaN or infinite weight makes every output NaN: such a state (training diverged, or a file
+ * was damaged) is refused when it is loaded and when it would be saved, so no checkpoint that
+ * cannot be used is ever written or taken for a good one. `where` prefixes the message,
+ * `consequence` ends it. */
+static kiln_status check_finite(const char *where, const char *name, const float *data,
+                                int64_t elements, const char *consequence) {
+  int64_t i, bad = 0, first = -1;
+  for (i = 0; i < elements; ++i)
+    if (!isfinite(data[i]) && bad++ == 0)
+      first = i;
+  if (bad == 0)
+    return KILN_OK;
+  return kiln_fail(KILN_NUMERIC_ERROR,
+                   "%s: tensor '%s' holds %lld non-finite value%s (NaN or infinity), the first "
+                   "at index %lld; %s", where, name, (long long)bad, bad == 1 ? "" : "s",
+                   (long long)first, consequence);
+}
+
 static kiln_status load_weights(@MODEL@ *model, const char *path) {
   kiln_weights *weights = NULL;
   kiln_status status = kiln_weights_load(path, &weights);
@@ -336,6 +354,9 @@ static kiln_status load_weights(@MODEL@ *model, const char *path) {
       continue;
     }
     status = kiln_weights_copy_to(weights, state_table[i].name, &destination);
+    if (status == KILN_OK)
+      status = check_finite(path, state_table[i].name, model->state[i], state_table[i].elements,
+                            "a checkpoint saved after training diverged cannot be used");
   }
 #if TRAIN
   if (status == KILN_OK)
@@ -483,6 +504,7 @@ kiln_status @MODEL@_save(const @MODEL@ *model, const char *safetensors_path) {
   kiln_tensor tensors[NUM_STATE + 1];
   size_t n = 0;
   int32_t i;
+  kiln_status status;
 #if TRAIN
   int64_t step;
 #endif
@@ -497,6 +519,10 @@ kiln_status @MODEL@_save(const @MODEL@ *model, const char *safetensors_path) {
     if (error)
       return kiln_status_from_halide(error, "copy of the state to the host");
 #endif
+    status = check_finite("@MODEL@_save", state_table[i].name, model->state[i],
+                          state_table[i].elements, "training diverged, and the file is not written");
+    if (status != KILN_OK)
+      return status;
     names[n] = state_table[i].name;
     tensors[n++] = kiln_tensor_view(model->state[i], KILN_F32, state_table[i].rank,
                                     state_table[i].shape);

@@ -123,9 +123,10 @@ typedef struct @MODEL@ @MODEL@;
  *    must then be such a count, or else every processor).
  *  - device: @DEVICE_DOC@
  * On success *out_model owns the model (free it with @MODEL@_destroy); on failure it is NULL and
- * the status tells why: KILN_INVALID_ARGUMENT (out_model NULL, an option out of range),
- * KILN_IO_ERROR, KILN_CORRUPT_FILE, KILN_MISSING_TENSOR, KILN_SHAPE_MISMATCH, KILN_DTYPE_MISMATCH
- * (the weights file), KILN_DEVICE_ERROR (no usable device), KILN_UNSUPPORTED_CPU (the CPU lacks
+ * the status tells why: KILN_INVALID_ARGUMENT (out_model NULL, an option out of range, an empty
+ * weights_path), KILN_IO_ERROR, KILN_CORRUPT_FILE, KILN_MISSING_TENSOR, KILN_SHAPE_MISMATCH,
+ * KILN_DTYPE_MISMATCH, KILN_NUMERIC_ERROR (the weights file; the last when a value in it is NaN
+ * or infinite), KILN_DEVICE_ERROR (no usable device), KILN_UNSUPPORTED_CPU (the CPU lacks
  * an instruction set the library was compiled for; the message names each), KILN_OUT_OF_MEMORY. */
 kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model);
 
@@ -142,7 +143,8 @@ const char *@MODEL@_target(void);
 kiln_status @MODEL@_forward(@MODEL@ *model@FORWARD_PARAMS@);
 
 /* Writes the model's parameters@SAVE_DOC@ to a safetensors file (PyTorch state_dict names),
- * atomically: on failure the file at path is untouched. The model is not modified. */
+ * atomically: on failure the file at path is untouched. The model is not modified. A state
+ * holding a NaN or infinite value (training diverged) is not written: KILN_NUMERIC_ERROR. */
 kiln_status @MODEL@_save(const @MODEL@ *model, const char *safetensors_path);
 @TRAIN_API@
 /* Frees the model and everything it owns (device memory included). NULL is ignored. */

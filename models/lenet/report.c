@@ -1,6 +1,7 @@
 /* Confusion matrix and accuracy report of the lenet app (see report.h). */
 #include "report.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +42,13 @@ kiln_status lenet_confusion_add(lenet_confusion *confusion, const float *logits,
     if (labels[i] >= k)
       return kiln_fail(KILN_INVALID_ARGUMENT, "sample %lld has label %d, but the model has %d "
                        "classes", (long long)(first + i), labels[i], (int)k);
-    /* A NaN in row[0] would otherwise beat everything: start from the first non-NaN logit. */
-    while (best < k - 1 && row[best] != row[best])
-      ++best;
+    /* A NaN or infinite logit means the weights have diverged (or were damaged): an accuracy
+     * counted over such outputs would be reported as if the model were merely bad. */
+    for (c = 0; c < k; ++c)
+      if (!isfinite(row[c]))
+        return kiln_fail(KILN_NUMERIC_ERROR, "sample %lld: logit %d is %s; the weights have "
+                         "diverged", (long long)(first + i), (int)c,
+                         isnan(row[c]) ? "NaN" : row[c] > 0 ? "+inf" : "-inf");
     for (c = best + 1; c < k; ++c)
       if (row[c] > row[best])
         best = c;

@@ -123,14 +123,8 @@ typedef struct run_state {
   double accuracy;
 } run_state;
 
-/* Reports a non-finite loss and where the last good checkpoint is; returns the exit code. */
-static int report_numeric_error(const train_config *config, const run_state *run, int64_t epoch,
-                                int64_t batch, float loss) {
-  const char *value = isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf";
-  fprintf(stderr, "\nlenet %s: error: the loss is %s at epoch %lld, batch %lld of %lld (step "
-          "%lld); training stopped (a smaller --lr may help). ", kCommand, value,
-          (long long)epoch, (long long)batch, (long long)run->batches,
-          (long long)run->steps + 1);
+/* Says where the last good checkpoint is, after training diverged; returns the exit code. */
+static int report_last_checkpoint(const train_config *config, const run_state *run) {
   if (run->last_saved_epoch > 0)
     fprintf(stderr, "The last good checkpoint, %s, holds epoch %lld.\n", config->out,
             (long long)run->last_saved_epoch);
@@ -143,6 +137,28 @@ static int report_numeric_error(const train_config *config, const run_state *run
   else
     fprintf(stderr, "No epoch completed, so no checkpoint was written.\n");
   return 1;
+}
+
+/* Reports a non-finite loss and where the last good checkpoint is; returns the exit code. */
+static int report_numeric_error(const train_config *config, const run_state *run, int64_t epoch,
+                                int64_t batch, float loss) {
+  const char *value = isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf";
+  fprintf(stderr, "\nlenet %s: error: the loss is %s at epoch %lld, batch %lld of %lld (step "
+          "%lld); training stopped (a smaller --lr may help). ", kCommand, value,
+          (long long)epoch, (long long)batch, (long long)run->batches,
+          (long long)run->steps + 1);
+  return report_last_checkpoint(config, run);
+}
+
+/* The last step of an epoch can overflow the weights while its loss (computed before the
+ * update) is finite: the test set's logits are then not finite, or lenet_save refuses the
+ * state, and the epoch's checkpoint is not written. */
+static int report_diverged_weights(const train_config *config, const run_state *run,
+                                   int64_t epoch) {
+  fprintf(stderr, "lenet %s: error: the model has diverged at the end of epoch %lld (%s); "
+          "training stopped (a smaller --lr may help). ", kCommand, (long long)epoch,
+          kiln_last_error());
+  return report_last_checkpoint(config, run);
 }
 
 /* Trains one epoch, then tests, saves the checkpoint and writes the curves. On a non-finite loss
@@ -219,6 +235,11 @@ static kiln_status train_epoch(const train_config *config, run_state *run, int64
       status = lenet_curves_add(&run->curves, &point);
     if (!status)
       status = lenet_save(run->model, config->out);
+    /* From test_accuracy (non-finite logits) or lenet_save (non-finite weights). */
+    if (status == KILN_NUMERIC_ERROR) {
+      *exit_code = report_diverged_weights(config, run, epoch);
+      return status;
+    }
     if (!status)
       run->last_saved_epoch = epoch;
     if (!status)

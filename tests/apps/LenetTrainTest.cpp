@@ -224,6 +224,23 @@ TEST(LenetTrain, ANonFiniteLossStopsTrainingAndKeepsTheLastCheckpoint) {
   EXPECT_FALSE(std::filesystem::exists(fresh));
 }
 
+TEST(LenetTrain, WeightsThatDivergeInAnEpochsLastStepAreNotSaved) {
+  // One batch per epoch: the step's loss is computed before its update, so it is finite while
+  // the update makes the weights useless (the test set's logits are NaN or infinite); the
+  // checkpoint of that epoch is refused, not written as a good one.
+  TempDir data, out;
+  writeLearnableDataset(data.path(), 16); // one batch of 16
+  const std::string ckpt = out.file("ckpt.safetensors");
+  AppRun run = runLenet(with(smallRun(data.path(), ckpt, 2), {"--lr", "1e30"}));
+  EXPECT_EQ(run.exitCode, 1) << run.out << run.err;
+  EXPECT_NE(run.err.find("lenet train: error: the model has diverged at the end of epoch 1 "
+                         "(sample 0: logit "),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("no checkpoint was written"), std::string::npos) << run.err;
+  EXPECT_FALSE(std::filesystem::exists(ckpt));
+}
+
 // ---- errors: exit code 1, the message on stderr, nothing trained and nothing written --------
 
 TEST(LenetTrainErrors, CommandLine) {

@@ -6,6 +6,7 @@
 #include "codegen/HostTarget.h"
 
 #include <cstdlib>
+#include <limits>
 
 using namespace kiln::test;
 using testing::HasSubstr;
@@ -250,6 +251,51 @@ TEST(LenetWeights, RejectsAMissingTensor) {
   std::string path = weightsWith("missing.safetensors", "fc2.bias", {});
   expectCreateFails(path, KILN_MISSING_TENSOR, "fc2.bias");
   std::remove(path.c_str());
+}
+
+TEST(LenetWeights, RejectsNonFiniteValues) {
+  // A checkpoint saved after training diverged: refused when loaded, whether a weight is NaN,
+  // infinite, or an optimizer buffer is.
+  struct Case {
+    const char *tensor;
+    std::vector<int64_t> poisoned;
+    float value;
+    const char *message;
+  };
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  float inf = std::numeric_limits<float>::infinity();
+  for (const Case &c : {Case{"fc2.bias", {3}, nan, "holds 1 non-finite value (NaN or infinity), "
+                                                   "the first at index 3"},
+                        Case{"conv1.weight", {7, 8, 100}, -inf, "holds 3 non-finite values (NaN "
+                                                               "or infinity), the first at index 7"}}) {
+    kiln_weights *weights = nullptr;
+    ASSERT_EQ(kiln_weights_load(kLenetWeights.c_str(), &weights), KILN_OK);
+    std::vector<const char *> names;
+    std::vector<kiln_tensor> tensors;
+    std::vector<float> copy;
+    for (size_t i = 0; i < kiln_weights_count(weights); ++i) {
+      names.push_back(kiln_weights_name(weights, i));
+      kiln_tensor tensor;
+      ASSERT_EQ(kiln_weights_get(weights, names.back(), &tensor), KILN_OK);
+      if (std::string(names.back()) == c.tensor) {
+        const float *data = static_cast<const float *>(tensor.data);
+        copy.assign(data, data + kiln_tensor_numel(&tensor));
+        for (int64_t index : c.poisoned)
+          copy.at(static_cast<size_t>(index)) = c.value;
+        tensor.data = copy.data();
+      }
+      tensors.push_back(tensor);
+    }
+    ASSERT_FALSE(copy.empty()) << c.tensor;
+    std::string path = tempPath("nonfinite.safetensors");
+    ASSERT_EQ(kiln_weights_save(path.c_str(), names.size(), names.data(), tensors.data()), KILN_OK)
+        << kiln_last_error();
+    kiln_weights_free(weights);
+    expectCreateFails(path, KILN_NUMERIC_ERROR,
+                      path + ": tensor '" + c.tensor + "' " + c.message +
+                          "; a checkpoint saved after training diverged cannot be used");
+    std::remove(path.c_str());
+  }
 }
 
 TEST(LenetWeights, SaveReportsAnUnwritablePath) {

@@ -165,6 +165,26 @@ TEST(LenetAdamTrainErrors, AdamHyperparametersOutOfRange) {
   lenet_adam_destroy(model);
 }
 
+TEST(LenetCheckpoint, ADivergedStateIsNotSaved) {
+  // A learning rate and a weight decay at the top of their ranges overflow the weights in the
+  // first update, whose loss (computed before it) is finite: lenet_save refuses the state and
+  // writes nothing, so no later load mistakes it for a checkpoint.
+  LenetPtr model = createLenet();
+  Batch batch = makeBatch(4, {1, 28, 28}, 10);
+  kiln_tensor x = batch.dataTensor(), y = batch.labelTensor();
+  kiln_optimizer_params p = sgd(3.0e38f, 0.0f, 1.0e3f);
+  float loss = 0;
+  ASSERT_EQ(lenet_train_step(model.get(), &x, &y, &p, &loss), KILN_OK) << kiln_last_error();
+  EXPECT_TRUE(std::isfinite(loss));
+  std::string path = tempPath("diverged.safetensors");
+  std::remove(path.c_str());
+  EXPECT_EQ(lenet_save(model.get(), path.c_str()), KILN_NUMERIC_ERROR);
+  EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_save: tensor '"));
+  EXPECT_THAT(kiln_last_error(), HasSubstr("non-finite value"));
+  EXPECT_THAT(kiln_last_error(), HasSubstr("training diverged, and the file is not written"));
+  EXPECT_FALSE(std::ifstream(path).good());
+}
+
 // A fresh checkpoint with one tensor replaced (or added).
 std::string checkpointWith(const std::string &name, const std::string &file, kiln_dtype dtype,
                            std::vector<int64_t> shape, const void *data) {
