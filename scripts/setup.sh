@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package Kiln needs to build, test and run its main job, when missing.
 # Idempotent: a machine that already has them spends a second in dpkg-query and nothing else.
+#
+#   scripts/setup.sh            the build, the tests and the main job
+#   scripts/setup.sh fuzz       also clang and its runtimes (libFuzzer, ASan, UBSan)
 set -euo pipefail
 
 packages=(
@@ -14,6 +17,12 @@ packages=(
   # data for the LeNet app
   dataset-fashion-mnist
 )
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-dev)
+elif [ $# -gt 0 ]; then
+  echo "usage: scripts/setup.sh [fuzz]" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

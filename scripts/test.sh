@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine, builds every target and runs every test (lit + GoogleTest via ctest).
+# Sets up a fresh machine, builds every target and runs every test (lit + GoogleTest via ctest),
+# then a short libFuzzer run of each file reader (FUZZ_SECONDS per target, default 30; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build
-cd build
-ctest --output-on-failure -j 2
+(cd build && ctest --output-on-failure -j 2)
+if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
+  scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi
