@@ -9,6 +9,7 @@
 
 #include <zlib.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
@@ -68,11 +69,13 @@ inline void writeDataset(const std::string &dir, int count, bool gzip, int size 
 
 struct AppRun {
   int exitCode = -1; // -1: killed by a signal
+  int signal = 0;    // the signal that killed it, if one did
   std::string out, err;
 };
 
-// Runs the lenet binary with `args`, capturing stdout and stderr.
-inline AppRun runLenet(const std::vector<std::string> &args) {
+// Runs the lenet binary with `args`, capturing stdout and stderr; with `killAfterMicros` >= 0,
+// sends it SIGKILL that long after starting it (unless it has exited by then).
+inline AppRun runLenet(const std::vector<std::string> &args, long killAfterMicros = -1) {
   TempDir capture;
   std::string outPath = capture.file("stdout"), errPath = capture.file("stderr");
   std::vector<std::string> argvStrings = {KILN_LENET_APP};
@@ -93,8 +96,16 @@ inline AppRun runLenet(const std::vector<std::string> &args) {
   }
   int status = 0;
   EXPECT_GT(pid, 0) << "fork failed";
-  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
-    run.exitCode = WEXITSTATUS(status);
+  if (pid > 0 && killAfterMicros >= 0) {
+    usleep(static_cast<useconds_t>(killAfterMicros));
+    kill(pid, SIGKILL); // a no-op on a zombie that already exited
+  }
+  if (pid > 0 && waitpid(pid, &status, 0) == pid) {
+    if (WIFEXITED(status))
+      run.exitCode = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+      run.signal = WTERMSIG(status);
+  }
   run.out = readFile(outPath);
   run.err = readFile(errPath);
   return run;

@@ -1,12 +1,16 @@
 // `lenet train` end to end, run as a subprocess: a CI-sized Fashion-MNIST run reaches 75% and
 // `lenet eval` agrees with it; one-thread runs are bitwise reproducible and a resumed run equals
-// an uninterrupted one; a non-finite loss stops training and keeps the last good checkpoint; the
+// an uninterrupted one; a non-finite loss stops training and keeps the last good checkpoint, and
+// SIGKILL at any point never costs it; the
 // curves come out as CSV and SVG; bad input fails before any training with a clear message.
 #include "AppTestSupport.h"
+
+#include "kiln/runtime.h"
 
 #include <sys/stat.h>
 
 #include <cmath>
+#include <random>
 
 namespace {
 
@@ -239,6 +243,56 @@ TEST(LenetTrain, WeightsThatDivergeInAnEpochsLastStepAreNotSaved) {
       << run.err;
   EXPECT_NE(run.err.find("no checkpoint was written"), std::string::npos) << run.err;
   EXPECT_FALSE(std::filesystem::exists(ckpt));
+}
+
+// The step count a checkpoint holds (its "optimizer.step"), or -1 when it does not load.
+int64_t checkpointStep(const std::string &path) {
+  kiln_weights *weights = nullptr;
+  if (kiln_weights_load(path.c_str(), &weights) != KILN_OK)
+    return -1;
+  kiln_tensor step;
+  int64_t value = -1;
+  if (kiln_weights_get(weights, "optimizer.step", &step) == KILN_OK && step.dtype == KILN_I64 &&
+      step.rank == 0)
+    value = *static_cast<const int64_t *>(step.data);
+  kiln_weights_free(weights);
+  return value;
+}
+
+TEST(LenetTrain, SigkillAtRandomPointsNeverCostsTheLastCompleteCheckpoint) {
+  // One batch of 16 images an epoch: each epoch is one step, a tiny evaluation and a checkpoint
+  // save (written beside the file, fsync'd, renamed), so kills at random times land in saves
+  // often. After every kill the checkpoint, if any epoch completed, loads, holds at least the
+  // steps the previous one held, and training resumes from it; the temporaries of killed
+  // saves are removed by the next save.
+  TempDir data, out;
+  writeLearnableDataset(data.path(), 16);
+  const std::string ckpt = out.file("ckpt.safetensors");
+  std::mt19937 random(20261205); // fixed: the same kill times on every run of the test
+  std::uniform_int_distribution<long> delay(0, 400000);
+  int64_t steps = 0;
+  int killed = 0;
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::string> args = smallRun(data.path(), ckpt, 100000);
+    if (std::filesystem::exists(ckpt))
+      args = with(args, {"--resume", ckpt});
+    AppRun run = runLenet(args, delay(random));
+    killed += run.signal == SIGKILL;
+    EXPECT_TRUE(run.signal == SIGKILL || run.exitCode == 0) << run.err;
+    if (!std::filesystem::exists(ckpt))
+      continue; // killed before the first epoch ended
+    int64_t now = checkpointStep(ckpt);
+    ASSERT_GE(now, steps) << "round " << round << ": " << kiln_last_error();
+    steps = now;
+  }
+  EXPECT_GE(killed, 15);
+  ASSERT_GT(steps, 0) << "no epoch ever completed: the kills came too early to test anything";
+  // The last checkpoint resumes and finishes two more epochs; nothing else is left beside it.
+  AppRun finish = runLenet(with(smallRun(data.path(), ckpt, static_cast<int>(steps) + 2),
+                                {"--resume", ckpt}));
+  EXPECT_EQ(finish.exitCode, 0) << finish.err;
+  EXPECT_EQ(checkpointStep(ckpt), steps + 2);
+  EXPECT_EQ(out.list(), std::vector<std::string>{"ckpt.safetensors"});
 }
 
 // ---- errors: exit code 1, the message on stderr, nothing trained and nothing written --------

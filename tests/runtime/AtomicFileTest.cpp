@@ -4,7 +4,10 @@
 
 #include "kiln/runtime.h"
 
+#include <algorithm>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -82,6 +85,37 @@ TEST(AtomicFile, ReplacesOnlyRegularFiles) {
   EXPECT_TRUE(contains(kiln_last_error(), subdir + ": cannot write: it is a directory"))
       << kiln_last_error();
   EXPECT_EQ(dir.list(), (std::vector<std::string>{"empty", "link", "pipe"}));
+}
+
+TEST(AtomicFile, RemovesTheTemporariesOfWritersThatDied) {
+  // A writer killed mid-write (SIGKILL) leaves "<name>.tmp.<pid>@<host>.<n>": the next write of
+  // the same file removes it when that process is gone from this host, and leaves alone a live
+  // writer's, another host's (a shared file system) and any other file.
+  TempDir dir;
+  std::string path = dir.file("ckpt.safetensors");
+  char host[256] = {0};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  pid_t dead = fork();
+  if (dead == 0)
+    _exit(0);
+  ASSERT_GT(dead, 0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead); // reaped: the pid names no process now
+  std::string h = host, d = std::to_string(dead), live = std::to_string(getppid());
+  for (const std::string &name : std::vector<std::string>{
+           "ckpt.safetensors.tmp." + d + "@" + h + ".0", "ckpt.safetensors.tmp." + d + "@" + h + ".7",
+        "ckpt.safetensors.tmp." + live + "@" + h + ".0",
+        "ckpt.safetensors.tmp." + d + "@another-host.0", "ckpt.safetensors.tmp.notes",
+        "other.safetensors.tmp." + d + "@" + h + ".0"})
+    writeFile(dir.file(name), "partial");
+  ASSERT_EQ(kiln_file_write_atomic(path.c_str(), "new", 3), KILN_OK) << kiln_last_error();
+  EXPECT_EQ(readFile(path), "new");
+  std::vector<std::string> expected = {"ckpt.safetensors",
+                                       "ckpt.safetensors.tmp." + d + "@another-host.0",
+                                       "ckpt.safetensors.tmp." + live + "@" + h + ".0",
+                                       "ckpt.safetensors.tmp.notes",
+                                       "other.safetensors.tmp." + d + "@" + h + ".0"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(dir.list(), expected);
 }
 
 TEST(AtomicFile, RejectsBadArguments) {
