@@ -189,6 +189,11 @@ std::string forwardFunction(const ModelProgram &program, const EmitInfo &info,
      << "_forward: batch %lld exceeds the largest this library supports, %lld (a tensor would "
         "reach 2^31 bytes)\", (long long)batch, MAX_BATCH);\n"
      ;
+  for (size_t i = program.inputs.size(); i < tensors.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      os << "  status = check_disjoint(\"" << m << "_forward\", " << tensors[i]->name << ", \""
+         << tensors[i]->name << "\", " << tensors[j]->name << ", \"" << tensors[j]->name
+         << "\");\n  if (status != KILN_OK)\n    return status;\n";
   if (trainingForward) {
     os << "  if (model->training)\n    return forward_training(model";
     for (const IOTensor *t : tensors)

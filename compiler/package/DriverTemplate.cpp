@@ -322,6 +322,20 @@ void @MODEL@_destroy(@MODEL@ *model) {
   free(model);
 }
 
+/* Fails when an output's bytes overlap another tensor's (an input or an earlier output): the
+ * kernels would read what they had already overwritten, and the output copies are memcpy. */
+static kiln_status check_disjoint(const char *entry, const kiln_tensor *out, const char *out_name,
+                                  const kiln_tensor *other, const char *other_name) {
+  uintptr_t a = (uintptr_t)out->data, b = (uintptr_t)other->data;
+  uintptr_t a_bytes = (uintptr_t)kiln_tensor_numel(out) * kiln_dtype_size(out->dtype);
+  uintptr_t b_bytes = (uintptr_t)kiln_tensor_numel(other) * kiln_dtype_size(other->dtype);
+  if (a_bytes == 0 || b_bytes == 0 || a + a_bytes <= b || b + b_bytes <= a)
+    return KILN_OK;
+  return kiln_fail(KILN_INVALID_ARGUMENT, "%s: %s overlaps %s in memory; an output must not "
+                   "share its storage with an input or another output", entry, out_name,
+                   other_name);
+}
+
 /* A NaN or infinite weight makes every output NaN: such a state (training diverged, or a file
  * was damaged) is refused when it is loaded and when it would be saved, so no checkpoint that
  * cannot be used is ever written or taken for a good one. `where` prefixes the message,

@@ -86,6 +86,25 @@ TEST_F(LenetArguments, RejectsWrongExtents) {
   EXPECT_EQ(run({-2, 1, 28, 28}, {-2, 10}), KILN_SHAPE_MISMATCH);
 }
 
+TEST_F(LenetArguments, RejectsAnOutputThatOverlapsAnInput) {
+  // The kernels would read data they had already overwritten: refused, whether the logits
+  // start inside the data or cover it.
+  int64_t dataShape[4] = {2, 1, 28, 28}, logitsShape[2] = {2, 10};
+  kiln_tensor data = kiln_tensor_view(input.data(), KILN_F32, 4, dataShape);
+  for (size_t offset : {size_t(0), size_t(100), size_t(28 * 28 * 2 - 1)}) {
+    kiln_tensor logits =
+        kiln_tensor_view(reinterpret_cast<float *>(input.data()) + offset, KILN_F32, 2,
+                         logitsShape);
+    EXPECT_EQ(lenet_forward(model.get(), &data, &logits), KILN_INVALID_ARGUMENT) << offset;
+    EXPECT_STREQ(kiln_last_error(), "lenet_forward: logits overlaps data in memory; an output "
+                                    "must not share its storage with an input or another output");
+  }
+  // Adjacent is not overlapping.
+  kiln_tensor after = kiln_tensor_view(reinterpret_cast<float *>(input.data()) + 28 * 28 * 2,
+                                       KILN_F32, 2, logitsShape);
+  EXPECT_EQ(lenet_forward(model.get(), &data, &after), KILN_OK) << kiln_last_error();
+}
+
 TEST_F(LenetArguments, RejectsWrongDtypes) {
   EXPECT_EQ(run({1, 1, 28, 28}, {1, 10}, KILN_F64), KILN_DTYPE_MISMATCH);
   EXPECT_THAT(kiln_last_error(), HasSubstr("lenet_forward: data"));
