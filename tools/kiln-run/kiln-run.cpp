@@ -232,6 +232,16 @@ kiln_status prepareInputs(const Flags &flags, const kiln_model_desc &desc,
                           std::vector<OwnedTensor> *inputs, int64_t *batch) {
   *batch = flags.random ? std::max<int64_t>(flags.batch, 1) : 0;
   std::string batchSource = "--batch";
+  // --batch sets the dynamic batch; a model whose every extent is fixed has none to set.
+  bool dynamic = false;
+  for (int32_t i = 0; i < desc.num_inputs; ++i)
+    for (int32_t d = 0; d < desc.inputs[i].rank; ++d)
+      dynamic |= desc.inputs[i].shape[d] < 0;
+  if (flags.batch > 0 && !dynamic)
+    return kiln_fail(KILN_INVALID_ARGUMENT,
+                     "--batch=%" PRId64 ": %s has no dynamic batch (every extent of its inputs "
+                     "is fixed), so --batch does not apply",
+                     flags.batch, desc.name ? desc.name : "the model");
   // Refused before the inputs are made or read (a batch of 10^6 LeNet images is 3 GB).
   if (flags.batch > desc.max_batch)
     return kiln_fail(KILN_INVALID_ARGUMENT,
