@@ -81,6 +81,12 @@ std::string bufferLocals(const IOTensor &t) {
          "];\n  halide_buffer_t " + t.name + "_buffer;\n";
 }
 
+int64_t forwardChunk(const ModelProgram &program) {
+  if (program.chunkBatch > 0)
+    return program.chunkBatch;
+  return program.dynamicBatch ? program.maxBatch : 1;
+}
+
 std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std::string &entry) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -326,10 +332,9 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
   for (size_t i = 0; i < program.outputs.size(); ++i)
     genericArgs += ", &outputs[" + std::to_string(i) + "]";
 
-  int64_t chunk = program.dynamicBatch ? program.maxBatch : 1;
+  int64_t chunk = forwardChunk(program);
   std::string chunkDoc = "the whole batch.";
   if (program.chunkBatch > 0) {
-    chunk = program.chunkBatch;
     chunkDoc = "chunks whose activations fit in cache, of at least 8\n * samples so weights "
                "are reused across them (kiln-plan-buffers).";
   }

@@ -51,6 +51,10 @@ std::string slotRow(const Slot &slot);
 // kernel of `program`, each operand named by `name`, a failure recording the kernel and jumping
 // to `done`.
 std::string bufferLocals(const IOTensor &t);
+// The most samples <model>_forward runs its kernels on at once: kiln-plan-buffers' chunk, or
+// the whole batch.
+int64_t forwardChunk(const ModelProgram &program);
+
 std::string tensorChecks(const std::vector<const IOTensor *> &tensors, const std::string &entry);
 // With `profile` (a C expression of type double *, "model->profile"), each call's wall time is
 // added to profile[k] when it is non-NULL.

@@ -113,6 +113,10 @@ typedef struct @MODEL@ @MODEL@;
 /* @MAX_BATCH_DOC@ */
 #define @UPPER@_MAX_BATCH @MAX_BATCH@
 
+/* @MODEL@_forward runs a larger batch in chunks of this many samples, the last one partial
+ * (what its activation memory is sized for); the outputs do not depend on it. */
+#define @UPPER@_FORWARD_CHUNK @FORWARD_CHUNK@
+
 /* Creates a model. options may be NULL (the defaults of kiln_options_init):
  *  - weights_path: a safetensors file holding every parameter under its PyTorch state_dict name
  *    (@FIRST_PARAMETER@, ...) as f32 with the model's shapes; other tensors are ignored.@LOAD_DOC@
@@ -197,6 +201,7 @@ std::string emitHeader(const LibraryProgram &library, const EmitInfo &info) {
       {"NUM_WEIGHTS", std::to_string(weights)},
       {"FIRST_PARAMETER", program.parameters.empty() ? "none" : program.parameters[0].name},
       {"MAX_BATCH", std::to_string(maxBatch)},
+      {"FORWARD_CHUNK", std::to_string(forwardChunk(program))},
       {"MAX_BATCH_DOC", program.dynamicBatch
                             ? "The largest batch N " + program.name +
                                   "_forward accepts (every tensor stays below 2^31 bytes)."

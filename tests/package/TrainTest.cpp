@@ -207,6 +207,40 @@ TEST(TrainingMode, BatchNormForwardMatchesTheInterpreterInBothModes) {
   EXPECT_NE(first, logits);
 }
 
+// A batch of two chunks and a partial third runs the kernels three times over views of the
+// caller's tensors (and resizes the activations for the last chunk): every sample's outputs must
+// still be the interpreter's, element by element (float32 against double: atol 1e-5 + rtol 1e-3).
+TEST(ChunkedForward, TwoChunksAndAPartialOneMatchTheInterpreter) {
+  ReferenceModel reference(kResbnKiln, "sgd");
+  mlir::func::FuncOp forward = reference.function("forward");
+  ASSERT_TRUE(forward);
+  ref::ParameterMap state = referenceState(kResbnWeights);
+  Instance model(kResbn, kResbnWeights.c_str());
+  ASSERT_TRUE(model) << kiln_last_error();
+  const int64_t chunk = RESBN_FORWARD_CHUNK, count = 2 * chunk + 5;
+  ASSERT_GT(chunk, 1);
+  ASSERT_LE(count, RESBN_MAX_BATCH);
+  Batch batch = makeBatch(count, {3, 8, 8}, 4, /*seed=*/33);
+  std::vector<float> logits(count * 4, NAN);
+  int64_t outShape[2] = {count, 4};
+  kiln_tensor x = batch.dataTensor();
+  kiln_tensor out = kiln_tensor_view(logits.data(), KILN_F32, 2, outShape);
+  ASSERT_EQ(resbn_forward(static_cast<resbn *>(model.get()), &x, &out), KILN_OK)
+      << kiln_last_error();
+  ref::Tensor data{batch.shape, std::vector<double>(batch.data.begin(), batch.data.end())};
+  mlir::FailureOr<std::vector<ref::Tensor>> expected = ref::runFunction(forward, {data}, state);
+  ASSERT_TRUE(mlir::succeeded(expected));
+  ASSERT_EQ((*expected)[0].data.size(), logits.size());
+  int mismatches = 0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    double want = (*expected)[0].data[i];
+    if (!(std::fabs(logits[i] - want) <= 1e-5 + 1e-3 * std::fabs(want)) && ++mismatches <= 5)
+      ADD_FAILURE() << "sample " << i / 4 << " (chunk " << i / 4 / chunk << "), logit " << i % 4
+                    << ": " << logits[i] << ", the interpreter " << want;
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
 TEST(TrainingMode, WithoutBatchNormBothModesAgreeAndBadArgumentsFail) {
   Instance model(kLenet, kLenetWeights.c_str());
   ASSERT_TRUE(model) << kiln_last_error();
