@@ -2,7 +2,9 @@
 // kiln-autodiff, and the interpreter runs @train_step. One step with lr = 1, momentum = 0 and
 // weight decay 0 gives p' = p − g, so g = p − p' must match central differences of the loss the
 // interpreter computes (|g − fd| ≤ 1e-6 + 1e-3·|fd|); a few optimizer steps on a fixed batch must
-// lower the loss; batch norm's running statistics must follow PyTorch's update.
+// lower the loss; batch norm's running statistics must follow PyTorch's update. Between LeNet,
+// the residual network and a model of pools and softmaxes, every op's gradient rule is on a
+// checked loss's path.
 #include "driver/Pipeline.h"
 #include "passes/Passes.h"
 #include "reference/Interpreter.h"
@@ -230,6 +232,41 @@ TEST_F(Training, LeNetGradientsMatchFiniteDifferencesOfTheLoss) {
   EXPECT_NEAR(trainLoss(batch, params, sgdHyper(1, 0, 0)), inferenceLoss(batch, params), 1e-12);
   expectLossGradient(
       batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-3, 3);
+}
+
+// The gradient rules LeNet and the residual network do not reach, on the loss's path: max
+// pooling, sigmoid, global max pooling, softmax and log-softmax between dense layers. Every
+// trained parameter's gradient is upstream of all five, so each rule is checked end to end.
+constexpr const char *kPoolingAndSoftmaxModel = R"kiln(
+input data: [N, 2, 6, 6]
+
+conv = Conv2D(4, 3, padding=1)
+sig = Sigmoid()
+pool = MaxPool2D(2)
+gmp = GlobalMaxPool2D()
+fc1 = Dense(5)
+probs = Softmax()
+fc2 = Dense(4)
+logp = LogSoftmax()
+fc3 = Dense(3)
+
+loss SoftmaxCrossEntropy
+)kiln";
+
+TEST_F(Training, MaxPoolSigmoidGlobalMaxPoolSoftmaxAndLogSoftmaxGradients) {
+  load(llvm::MemoryBuffer::getMemBufferCopy(kPoolingAndSoftmaxModel, "pooling.kiln"));
+  ParameterMap params = initialize(function("forward"), 51);
+  std::vector<Tensor> batch = randomBatch(function("loss"), 3, 52);
+  for (llvm::StringRef op : {"nn.max_pool", "nn.sigmoid", "nn.global_max_pool", "nn.softmax",
+                             "nn.log_softmax"}) {
+    bool found = false;
+    step.walk([&](mlir::Operation *o) { found |= o->getName().getStringRef() == op; });
+    EXPECT_TRUE(found) << op.str() << " is not in the train step";
+  }
+  EXPECT_NEAR(trainLoss(batch, params, sgdHyper(1, 0, 0)), inferenceLoss(batch, params), 1e-12);
+  // A small step keeps the differences clear of the max pools' switches between inputs.
+  expectLossGradient(
+      batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 4);
 }
 
 TEST_F(Training, LeNetLearnsAFixedBatchWithSgd) {
