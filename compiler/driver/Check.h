@@ -15,8 +15,7 @@ struct CheckOptions {
   int64_t batch = 2;          // the dynamic batch's value for the check
   uint64_t seed = 0;          // of the random inputs and weights
   std::string target = "host";
-  // A layer fails when some |out − ref| > atol + rtol·max|ref| (the layer's largest magnitude):
-  // errors of float32 kernels grow with depth, so the bound is relative to the layer's scale.
+  // A kernel fails when an element of its output has |out − ref| > atol + rtol·|ref|.
   double atol = 1e-4;
   double rtol = 1e-3;
 };

@@ -45,9 +45,16 @@ struct Flags {
                                 clEnumValN(Emit::Summary, "summary",
                                            "per-layer shapes, parameters and FLOPs"))};
   cl::opt<bool> summary{cl::cat(kilncCategory), "summary", cl::desc("Same as --emit=summary")};
-  cl::opt<bool> check{cl::cat(kilncCategory), "check", cl::desc("Run the generated kernels and the reference interpreter "
-                                        "on random inputs; report the largest difference per layer")};
+  cl::opt<bool> check{cl::cat(kilncCategory), "check", cl::desc("Run the generated forward kernels and the reference interpreter "
+                                        "on random inputs; every element within --check-atol + --check-rtol·|ref|")};
   cl::opt<int64_t> checkBatch{cl::cat(kilncCategory), "check-batch", cl::desc("Batch size for --check"), cl::init(2)};
+  cl::opt<double> checkAtol{cl::cat(kilncCategory), "check-atol",
+                            cl::desc("--check's absolute tolerance per element (default 1e-4)"),
+                            cl::init(1e-4)};
+  cl::opt<double> checkRtol{cl::cat(kilncCategory), "check-rtol",
+                            cl::desc("--check's tolerance relative to each element of the "
+                                     "reference (default 1e-3)"),
+                            cl::init(1e-3)};
   cl::opt<bool> train{cl::cat(kilncCategory), "train", cl::desc("Build the training step (kiln-autodiff) before emitting")};
   cl::opt<std::string> optimizer{cl::cat(kilncCategory), 
       "optimizer",
@@ -122,6 +129,8 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
       return failure();
     kiln::CheckOptions check;
     check.batch = flags.checkBatch;
+    check.atol = flags.checkAtol;
+    check.rtol = flags.checkRtol;
     check.seed = flags.seed;
     check.target = flags.target;
     return kiln::checkModel(*module, check, os);
