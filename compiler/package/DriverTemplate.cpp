@@ -526,6 +526,8 @@ kiln_status @MODEL@_save(const @MODEL@ *model, const char *safetensors_path) {
     return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_save: model is NULL");
   if (!safetensors_path)
     return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_save: safetensors_path is NULL");
+  if (!safetensors_path[0])
+    return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_save: safetensors_path is empty");
   for (i = 0; i < NUM_STATE; ++i) {
 #if GPU
     /* Training leaves the newest state on the device. */

@@ -109,9 +109,14 @@ static kiln_status check_labels(const kiln_tensor *labels, int64_t batch) {
   kiln_dtype dtype = KILN_I64;
   if (labels && (labels->dtype == KILN_I32 || labels->dtype == KILN_U8))
     dtype = labels->dtype;
-  if (labels && labels->data && labels->dtype != dtype)
+  if (labels && labels->data && labels->dtype != dtype) {
+    if (kiln_dtype_size(labels->dtype) == 0)
+      return kiln_fail(KILN_DTYPE_MISMATCH, "@MODEL@_train_step: labels: expected class "
+                       "indices of dtype i64 (or i32, u8), got unknown dtype %d",
+                       (int)labels->dtype);
     return kiln_fail(KILN_DTYPE_MISMATCH, "@MODEL@_train_step: labels: expected class indices "
                      "of dtype i64 (or i32, u8), got %s", kiln_dtype_name(labels->dtype));
+  }
   return kiln_tensor_check(labels, "@MODEL@_train_step: labels", dtype, 1, &expected);
 }
 

@@ -58,7 +58,8 @@ kiln_status streamError(gzFile file, const char *path, const char *what, size_t 
     return corrupt(path, "damaged gzip stream: %s", colon ? colon + 3 : message);
   }
   if (needed > 0)
-    return corrupt(path, "truncated: the %s ends %zu bytes early", what, needed);
+    return corrupt(path, "truncated: %zu byte%s missing from the %s", needed,
+                   needed == 1 ? "" : "s", what);
   return code == Z_BUF_ERROR ? corrupt(path, "truncated: the gzip stream ends early") : KILN_OK;
 }
 
@@ -193,9 +194,15 @@ kiln_status kiln_idx_load(const char *path, kiln_tensor *out_tensor) {
   if (!path || !*path)
     return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_idx_load: path is %s", path ? "empty" : "NULL");
   // open() first so a missing file reports errno reliably (gzopen may not preserve it).
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO returns at once even without a writer (a read then finds the end
+  // of the file, and the data is reported truncated) instead of blocking; the flag is cleared
+  // after the open, so a FIFO that has a writer (a shell's <(zcat ...)) is read as it comes.
+  int fd = ::open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return kiln_fail(KILN_IO_ERROR, "%s: %s", path, errnoMessage(errno).c_str());
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0)
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   struct stat info;
   off_t size = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) ? info.st_size : -1;
   gzFile file = gzdopen(fd, "rb");

@@ -30,7 +30,15 @@ std::string formatShape(int32_t rank, const int64_t *shape, bool batchAsN = fals
 
 // The byte count of a tensor of this dtype and shape, or -1 when the dtype is unknown, an
 // extent is negative or the count overflows.
-int64_t byteCount(kiln_dtype dtype, int32_t rank, const int64_t *shape);
+int64_t byteCount(const kiln_dtype &dtype, int32_t rank, const int64_t *shape);
+
+// A kiln_dtype's value as stored, read without an enum load: C callers may store any int (a
+// dtype of 99 from a corrupt descriptor), and loading that as the C++ enum is undefined
+// (UBSan's -fsanitize=enum reports it). Take dtypes by reference and read them with this.
+int rawDtype(const kiln_dtype &dtype);
+
+// "f32", or "unknown dtype 99", for messages.
+std::string dtypeName(const kiln_dtype &dtype);
 
 // vsnprintf into a std::string.
 std::string formatV(const char *format, va_list args);
@@ -39,7 +47,7 @@ std::string formatV(const char *format, va_list args);
 std::string errnoMessage(int error);
 
 // Safetensors dtype strings ("F32") of the dtypes the runtime supports; NULL for others.
-const char *safetensorsDtypeName(kiln_dtype dtype);
+const char *safetensorsDtypeName(const kiln_dtype &dtype);
 
 // write(2) until all `size` bytes are written (retrying on EINTR); false with errno set.
 bool writeFully(int fd, const void *buffer, size_t size);

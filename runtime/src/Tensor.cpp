@@ -21,28 +21,30 @@ const DtypeInfo kDtypes[] = {
     {0, "unknown"}, {4, "f32"}, {8, "f64"}, {4, "i32"}, {8, "i64"}, {1, "u8"},
 };
 
-// A kiln_dtype's value as stored, read without an enum load: C callers may store any int (a
-// dtype of 99 from a corrupt descriptor), and loading that as the C++ enum is undefined
-// (UBSan's -fsanitize=enum reports it).
-int rawDtype(const kiln_dtype &dtype) {
-  std::underlying_type_t<kiln_dtype> value;
-  std::memcpy(&value, &dtype, sizeof value);
-  return static_cast<int>(value);
-}
-
 const DtypeInfo &dtypeInfo(int dtype) {
   return dtype >= 0 && static_cast<size_t>(dtype) < sizeof kDtypes / sizeof kDtypes[0]
              ? kDtypes[dtype]
              : kDtypes[0];
 }
 
-const DtypeInfo &dtypeInfo(const kiln_dtype &dtype) { return dtypeInfo(rawDtype(dtype)); }
+const DtypeInfo &dtypeInfo(const kiln_dtype &dtype) { return dtypeInfo(kiln_rt::rawDtype(dtype)); }
 
 bool validRank(int32_t rank) { return rank >= 0 && rank <= KILN_MAX_RANK; }
 
 } // namespace
 
 namespace kiln_rt {
+
+int rawDtype(const kiln_dtype &dtype) {
+  std::underlying_type_t<kiln_dtype> value;
+  std::memcpy(&value, &dtype, sizeof value);
+  return static_cast<int>(value);
+}
+
+std::string dtypeName(const kiln_dtype &dtype) {
+  int raw = rawDtype(dtype);
+  return dtypeInfo(raw).size ? dtypeInfo(raw).name : "unknown dtype " + std::to_string(raw);
+}
 
 void *allocateAligned(size_t bytes) {
   size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
@@ -61,8 +63,8 @@ std::string formatShape(int32_t rank, const int64_t *shape, bool batchAsN) {
   return text + "]";
 }
 
-int64_t byteCount(kiln_dtype dtype, int32_t rank, const int64_t *shape) {
-  int64_t bytes = static_cast<int64_t>(kiln_dtype_size(dtype));
+int64_t byteCount(const kiln_dtype &dtype, int32_t rank, const int64_t *shape) {
+  int64_t bytes = static_cast<int64_t>(dtypeInfo(dtype).size);
   if (bytes == 0 || !validRank(rank) || (rank > 0 && !shape))
     return -1;
   for (int32_t i = 0; i < rank; ++i)

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <new>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -217,7 +218,9 @@ kiln_status Loader::readData(uint64_t dataSize) {
 
 kiln_status Loader::load() {
   weights->path = path;
-  fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO without a writer returns at once (and is refused below as not a
+  // regular file) instead of blocking; on a regular file the flag changes nothing.
+  fd = ::open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return kiln_fail(KILN_IO_ERROR, "%s: %s", path, errnoMessage(errno).c_str());
 
@@ -248,10 +251,29 @@ kiln_status Loader::load() {
   std::string headerText(headerSize, '\0');
   if (!readFully(fd, headerText.data(), headerSize))
     return kiln_fail(KILN_IO_ERROR, "%s: cannot read the header", path);
-  json header = json::parse(headerText.begin(), headerText.end(), nullptr,
-                            /*allow_exceptions=*/false);
+  // A JSON object may repeat a key, and nlohmann keeps the last: a tensor listed twice (or a
+  // field of one) would load as whichever came last, where another reader may take the first.
+  // The callback sees every key, one set of keys per open object.
+  std::vector<std::set<std::string>> objectKeys;
+  std::string repeated;
+  json header = json::parse(
+      headerText.begin(), headerText.end(),
+      [&](int, json::parse_event_t event, json &parsed) {
+        if (event == json::parse_event_t::object_start)
+          objectKeys.emplace_back();
+        else if (event == json::parse_event_t::object_end && !objectKeys.empty())
+          objectKeys.pop_back();
+        else if (event == json::parse_event_t::key && !objectKeys.empty() && repeated.empty() &&
+                 parsed.is_string() &&
+                 !objectKeys.back().insert(parsed.get<std::string>()).second)
+          repeated = parsed.get<std::string>();
+        return true;
+      },
+      /*allow_exceptions=*/false);
   if (header.is_discarded())
     return corrupt("the header is not valid JSON");
+  if (!repeated.empty())
+    return corrupt("the header names '%s' twice in one object", repeated.c_str());
   if (!header.is_object())
     return corrupt("the header is not a JSON object");
 
@@ -278,9 +300,9 @@ kiln_status Loader::load() {
 
 namespace kiln_rt {
 
-const char *safetensorsDtypeName(kiln_dtype dtype) {
+const char *safetensorsDtypeName(const kiln_dtype &dtype) {
   for (const auto &entry : kSafetensorsDtypes)
-    if (entry.dtype == dtype)
+    if (entry.dtype == rawDtype(dtype))
       return entry.name;
   return nullptr;
 }
@@ -343,6 +365,8 @@ kiln_status kiln_weights_get(const kiln_weights *weights, const char *name,
 
 kiln_status kiln_weights_copy_to(const kiln_weights *weights, const char *name,
                                  const kiln_tensor *dst) {
+  if (!weights || !name)
+    return kiln_fail(KILN_INVALID_ARGUMENT, "kiln_weights_copy_to: weights or name is NULL");
   kiln_tensor src;
   if (kiln_status status = kiln_weights_get(weights, name, &src))
     return status;
@@ -350,9 +374,9 @@ kiln_status kiln_weights_copy_to(const kiln_weights *weights, const char *name,
   if (!dst || !dst->data)
     return kiln_fail(KILN_INVALID_ARGUMENT, "%s: tensor '%s': the destination %s", path, name,
                      dst ? "has NULL data" : "is NULL");
-  if (dst->dtype != src.dtype)
+  if (rawDtype(dst->dtype) != rawDtype(src.dtype))
     return kiln_fail(KILN_DTYPE_MISMATCH, "%s: tensor '%s' has dtype %s, expected %s", path, name,
-                     kiln_dtype_name(src.dtype), kiln_dtype_name(dst->dtype));
+                     dtypeName(src.dtype).c_str(), dtypeName(dst->dtype).c_str());
   bool sameShape = dst->rank == src.rank &&
                    std::equal(src.shape, src.shape + src.rank, dst->shape);
   if (!sameShape) {

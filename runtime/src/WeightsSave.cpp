@@ -15,8 +15,8 @@ namespace {
 
 // The reference implementation orders tensors by dtype, widest alignment first, then by name,
 // so each tensor's offset is a multiple of its element size: I64, F64, F32, I32, U8.
-int alignmentRank(kiln_dtype dtype) {
-  switch (dtype) {
+int alignmentRank(const kiln_dtype &dtype) {
+  switch (rawDtype(dtype)) {
   case KILN_I64: return 4;
   case KILN_F64: return 3;
   case KILN_F32: return 2;
@@ -65,7 +65,7 @@ kiln_status checkTensors(const char *path, size_t count, const char *const *name
     const kiln_tensor &tensor = tensors[i];
     if (!safetensorsDtypeName(tensor.dtype))
       return kiln_fail(KILN_INVALID_ARGUMENT, "%s: cannot save: tensor '%s' has unknown dtype %d",
-                       path, name, static_cast<int>(tensor.dtype));
+                       path, name, rawDtype(tensor.dtype));
     int64_t bytes = byteCount(tensor.dtype, tensor.rank, tensor.shape);
     if (bytes < 0)
       return kiln_fail(KILN_INVALID_ARGUMENT,

@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <limits>
 #include <memory>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -318,9 +320,17 @@ kiln_status readNpy(const std::string &path, kiln_dtype expected, const std::str
   if (!expectedDescr)
     return kiln_fail(KILN_DTYPE_MISMATCH, "%s: %s has dtype %s, which .npy files cannot hold",
                      path.c_str(), purpose.c_str(), kiln_dtype_name(expected));
-  File file(std::fopen(path.c_str(), "rb"));
-  if (!file)
+  // O_NONBLOCK: opening a FIFO without a writer returns at once (and is refused below as not a
+  // regular file) instead of blocking; on a regular file the flag changes nothing.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
     return ioError(errno);
+  File file(::fdopen(fd, "rb"));
+  if (!file) {
+    int error = errno;
+    ::close(fd);
+    return ioError(error);
+  }
   struct stat info;
   if (::fstat(fileno(file.get()), &info) != 0)
     return ioError(errno);
