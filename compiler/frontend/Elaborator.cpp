@@ -247,6 +247,13 @@ FailureOr<unsigned> Elaborator::expandLayer(Scope &scope, const LayerExpr &layer
       }
       repeat = count->intValue;
     }
+    // Each repetition is at least one expansion step: a count beyond what is left of the budget
+    // fails now, not after building (and then freeing) a hundred thousand layers.
+    if (static_cast<uint64_t>(repeat) > kMaxExpansionSteps - std::min(steps, kMaxExpansionSteps)) {
+      locator.emitError(element.layer->loc)
+          << "the model expands to more than " << kMaxExpansionSteps << " layers";
+      return failure();
+    }
     for (int64_t i = 0; i < repeat; ++i) {
       std::string elementName = name + "." + std::to_string(index++);
       current = expandLayer(scope, *element.layer, elementName, element.layer->loc, *current);
