@@ -14,6 +14,14 @@ tool_dirs = [os.path.join(config.kiln_obj_root, "tools", t) for t in ("kilnc", "
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.llvm_tools_dir,
                                                           config.environment.get("PATH", os.environ["PATH"])])
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "models")))
+# A C++ program against the runtime (tests/lit/package/Inputs/compare_libs.cpp): its compile and
+# link flags.
+config.substitutions.append(("%kiln_runtime_flags",
+                             "-I" + os.path.join(config.kiln_src_root, "runtime", "include") +
+                             " " + os.path.join(config.kiln_obj_root, "runtime",
+                                                "libkiln_runtime.so") +
+                             " -Wl,-rpath," + os.path.join(config.kiln_obj_root, "runtime") +
+                             " -ldl"))
 
 # Tests that run CUDA code need a GPU; without one they report UNSUPPORTED and say why here.
 if os.path.exists("/dev/nvidia0"):
