@@ -1,13 +1,11 @@
 // Writing a file atomically: a uniquely named temporary beside the target, fsync, rename, then a
 // best-effort fsync of the directory. A reader sees the old file or the whole new one, never a
 // part, and a failure leaves the target as it was and no temporary behind; the temporary of a
-// writer killed mid-write (SIGKILL) is removed by the next write of the same file.
+// writer killed mid-write (SIGKILL) is removed by a later write of the same file.
 #include "Internal.h"
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -38,50 +36,62 @@ std::string directoryOf(const std::string &path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// This machine's name as temporaries carry it (at most 64 bytes, no '/'); "" when unknown.
-std::string hostName() {
-  char name[256] = {0};
-  if (::gethostname(name, sizeof name - 1) != 0)
-    return "";
-  std::string host(name, strnlen(name, 64));
-  for (char &c : host)
-    if (c == '/')
-      c = '_';
-  return host;
+// "<name>.tmp.<digits>.<digits>": a temporary of writeAtomically for `prefix` = "<name>.tmp.".
+bool isTemporaryName(const std::string &name, const std::string &prefix) {
+  if (name.compare(0, prefix.size(), prefix) != 0)
+    return false;
+  size_t dot = name.find('.', prefix.size());
+  auto digits = [&](size_t from, size_t to) {
+    if (from >= to)
+      return false;
+    for (size_t i = from; i < to; ++i)
+      if (name[i] < '0' || name[i] > '9')
+        return false;
+    return true;
+  };
+  return dot != std::string::npos && digits(prefix.size(), dot) &&
+         digits(dot + 1, name.size());
 }
 
-// Removes the temporaries a writer of `path` killed mid-write left behind (SIGKILL, a power
-// cut: nothing ran to unlink them): "<name>.tmp.<pid>@<host>.<n>" of this host whose process is
-// gone. Another host's (a shared file system) and a live writer's are left alone. Best effort.
-void sweepStaleTemporaries(const std::string &path, const std::string &host) {
-  if (host.empty())
-    return;
+// A whole-file lock on an open file description: held by a writer on its temporary while it
+// writes, released by the kernel when the writer dies (SIGKILL included), in any PID namespace
+// and across NFS clients. F_RDLCK (a reader's probe) conflicts with F_WRLCK (a writer's).
+bool lockFile(int fd, short type, bool wait) {
+  struct flock lock;
+  std::memset(&lock, 0, sizeof lock);
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  int result;
+  do
+    result = ::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &lock);
+  while (result != 0 && wait && errno == EINTR);
+  return result == 0;
+}
+
+// Removes the temporaries that writers of `path` killed mid-write left behind (SIGKILL, a power
+// cut: nothing ran to unlink them): regular files named like ours that no writer holds locked.
+// A live writer's is locked and left alone, whatever its host or PID namespace; so is anything
+// not named exactly like a temporary. (A writer between its create and its lock can lose its
+// file here: it sees that and takes another name.) Best effort.
+void sweepStaleTemporaries(const std::string &path) {
   size_t slash = path.rfind('/');
   std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
   DIR *dir = ::opendir(directoryOf(path).c_str());
   if (!dir)
     return;
   while (const dirent *entry = ::readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name.compare(0, prefix.size(), prefix) != 0)
+    if (!isTemporaryName(entry->d_name, prefix))
       continue;
-    // <pid>@<host>.<n>
-    const char *rest = name.c_str() + prefix.size();
-    char *end = nullptr;
-    errno = 0;
-    long pid = std::strtol(rest, &end, 10);
-    if (errno || end == rest || *end != '@' || pid <= 0 || pid == ::getpid())
+    int fd = ::openat(::dirfd(dir), entry->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
       continue;
-    std::string tail = end + 1;
-    size_t dot = tail.rfind('.');
-    if (dot == std::string::npos || tail.substr(0, dot) != host)
-      continue;
-    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+    struct stat info;
+    if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && lockFile(fd, F_RDLCK, false))
       ::unlinkat(::dirfd(dir), entry->d_name, 0);
+    ::close(fd);
   }
   ::closedir(dir);
 }
-
 } // namespace
 
 bool kiln_rt::writeFully(int fd, const void *buffer, size_t size) {
@@ -107,16 +117,28 @@ kiln_status kiln_rt::writeAtomically(const char *path, const char *verb,
   if (::stat(path, &existing) == 0 && !S_ISREG(existing.st_mode))
     return kiln_fail(KILN_IO_ERROR, "%s: cannot %s: it is %s, and only a regular file is replaced",
                      path, verb, fileKind(existing.st_mode));
-  // The process id, the host and a counter name the temporary: concurrent writers (processes or
-  // threads) never share one, O_EXCL refuses a stale file of the same name, and those of
-  // writers that died are found and removed here.
+  // The process id and a counter name the temporary: concurrent writers (processes or threads)
+  // never share one, and O_EXCL refuses a stale file of the same name, which the sweep removes
+  // first unless a live writer holds it.
   static std::atomic<unsigned> counter{0};
-  std::string host = hostName();
-  sweepStaleTemporaries(path, host);
-  std::string temporary = std::string(path) + ".tmp." + std::to_string(::getpid()) + "@" +
-                          (host.empty() ? "unknown" : host) + "." +
-                          std::to_string(counter.fetch_add(1));
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  sweepStaleTemporaries(path);
+  std::string temporary;
+  int fd = -1;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    temporary = std::string(path) + ".tmp." + std::to_string(::getpid()) + "." +
+                std::to_string(counter.fetch_add(1));
+    fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    // The lock is held until close, so other writers' sweeps leave the file alone (waiting out
+    // a sweeper's probe). A file system without locks gets no such protection.
+    if (fd < 0 || !lockFile(fd, F_WRLCK, true))
+      break;
+    struct stat info;
+    if (::fstat(fd, &info) != 0 || info.st_nlink > 0)
+      break;
+    ::close(fd); // swept between the create and the lock: take another name
+    fd = -1;
+    errno = EAGAIN;
+  }
   if (fd < 0)
     return kiln_fail(KILN_IO_ERROR, "%s: cannot create %s: %s", path, temporary.c_str(),
                      errnoMessage(errno).c_str());

@@ -78,10 +78,10 @@ std::string flipBit(std::string bytes, size_t index, int bit) {
 }
 
 // The message of a writer that cannot create its temporary beside `path`: "<path>: cannot
-// create <path>.tmp.<pid>@<host>.<counter>: <reason>"; the counter is the writer's own.
+// create <path>.tmp.<pid>.<counter>: <reason>"; the counter is the writer's own.
 Matcher<std::string> cannotCreate(const std::string &path, const std::string &reason) {
   return AllOf(StartsWith(path + ": cannot create " + path + ".tmp." + std::to_string(getpid()) +
-                          "@"),
+                          "."),
                EndsWith(": " + reason));
 }
 

@@ -5,8 +5,9 @@
 #include "kiln/runtime.h"
 
 #include <algorithm>
+#include <cstring>
+#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -88,33 +89,46 @@ TEST(AtomicFile, ReplacesOnlyRegularFiles) {
 }
 
 TEST(AtomicFile, RemovesTheTemporariesOfWritersThatDied) {
-  // A writer killed mid-write (SIGKILL) leaves "<name>.tmp.<pid>@<host>.<n>": the next write of
-  // the same file removes it when that process is gone from this host, and leaves alone a live
-  // writer's, another host's (a shared file system) and any other file.
+  // A writer killed mid-write (SIGKILL) leaves "<name>.tmp.<pid>.<n>", unlocked once it is dead:
+  // the next write of the same file removes it, even one that carries this process's pid (a
+  // restarted container's trainer is pid 1 again). A live writer holds a lock on its own and
+  // keeps it, whatever host or PID namespace it is in; files merely named alike, symbolic links
+  // and other targets' temporaries are left alone.
   TempDir dir;
-  std::string path = dir.file("ckpt.safetensors");
-  char host[256] = {0};
-  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
-  pid_t dead = fork();
-  if (dead == 0)
-    _exit(0);
-  ASSERT_GT(dead, 0);
-  ASSERT_EQ(waitpid(dead, nullptr, 0), dead); // reaped: the pid names no process now
-  std::string h = host, d = std::to_string(dead), live = std::to_string(getppid());
-  for (const std::string &name : std::vector<std::string>{
-           "ckpt.safetensors.tmp." + d + "@" + h + ".0", "ckpt.safetensors.tmp." + d + "@" + h + ".7",
-        "ckpt.safetensors.tmp." + live + "@" + h + ".0",
-        "ckpt.safetensors.tmp." + d + "@another-host.0", "ckpt.safetensors.tmp.notes",
-        "other.safetensors.tmp." + d + "@" + h + ".0"})
+  std::string path = dir.file("ckpt.safetensors"), outside = dir.file("outside");
+  writeFile(outside, "not a temporary");
+  std::string own = "ckpt.safetensors.tmp." + std::to_string(getpid()) + ".1000000";
+  for (const std::string &name :
+       std::vector<std::string>{"ckpt.safetensors.tmp.123.0", own, "ckpt.safetensors.tmp.456.7",
+                                "ckpt.safetensors.tmp.notes", "ckpt.safetensors.tmp.123.old",
+                                "ckpt.safetensors.tmp.+123.0", "other.safetensors.tmp.123.0"})
     writeFile(dir.file(name), "partial");
+  ASSERT_EQ(symlink(outside.c_str(), dir.file("ckpt.safetensors.tmp.9.9").c_str()), 0);
+  // The live writer: an open file description holding a write lock on its temporary.
+  int live = open(dir.file("ckpt.safetensors.tmp.456.7").c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(live, 0);
+  struct flock lock;
+  std::memset(&lock, 0, sizeof lock);
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  ASSERT_EQ(fcntl(live, F_OFD_SETLK, &lock), 0);
+
   ASSERT_EQ(kiln_file_write_atomic(path.c_str(), "new", 3), KILN_OK) << kiln_last_error();
   EXPECT_EQ(readFile(path), "new");
   std::vector<std::string> expected = {"ckpt.safetensors",
-                                       "ckpt.safetensors.tmp." + d + "@another-host.0",
-                                       "ckpt.safetensors.tmp." + live + "@" + h + ".0",
+                                       "ckpt.safetensors.tmp.+123.0",
+                                       "ckpt.safetensors.tmp.123.old",
+                                       "ckpt.safetensors.tmp.456.7",
+                                       "ckpt.safetensors.tmp.9.9",
                                        "ckpt.safetensors.tmp.notes",
-                                       "other.safetensors.tmp." + d + "@" + h + ".0"};
-  std::sort(expected.begin(), expected.end());
+                                       "other.safetensors.tmp.123.0",
+                                       "outside"};
+  EXPECT_EQ(dir.list(), expected);
+  EXPECT_EQ(readFile(outside), "not a temporary");
+  // Once the writer is gone (its lock with it), the next write removes its file.
+  close(live);
+  ASSERT_EQ(kiln_file_write_atomic(path.c_str(), "newer", 5), KILN_OK) << kiln_last_error();
+  expected.erase(std::find(expected.begin(), expected.end(), "ckpt.safetensors.tmp.456.7"));
   EXPECT_EQ(dir.list(), expected);
 }
 

@@ -131,15 +131,9 @@ std::string flipBit(std::string bytes, size_t index, int bit) {
   return bytes;
 }
 
-// What a writer's temporary beside `path` is called, up to its counter: "<path>.tmp.<pid>@<host>."
+// What a writer's temporary beside `path` is called, up to its counter: "<path>.tmp.<pid>."
 std::string temporaryPrefix(const std::string &path) {
-  char name[256] = {0};
-  EXPECT_EQ(gethostname(name, sizeof name - 1), 0);
-  std::string host(name, strnlen(name, 64));
-  for (char &c : host)
-    if (c == '/')
-      c = '_';
-  return path + ".tmp." + std::to_string(getpid()) + "@" + host + ".";
+  return path + ".tmp." + std::to_string(getpid()) + ".";
 }
 
 // A bound UNIX socket at `path` (the descriptor stays open until the test ends).
