@@ -250,7 +250,7 @@ FailureOr<unsigned> Elaborator::expandLayer(Scope &scope, const LayerExpr &layer
     // Each repetition is at least one expansion step: a count beyond what is left of the budget
     // fails now, not after building (and then freeing) a hundred thousand layers.
     if (static_cast<uint64_t>(repeat) > kMaxExpansionSteps - std::min(steps, kMaxExpansionSteps)) {
-      locator.emitError(element.layer->loc)
+      locator.emitError(element.repeat->loc)
           << "the model expands to more than " << kMaxExpansionSteps << " layers";
       return failure();
     }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <new>
+#include <optional>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -255,7 +256,7 @@ kiln_status Loader::load() {
   // field of one) would load as whichever came last, where another reader may take the first.
   // The callback sees every key, one set of keys per open object.
   std::vector<std::set<std::string>> objectKeys;
-  std::string repeated;
+  std::optional<std::string> repeated;
   json header = json::parse(
       headerText.begin(), headerText.end(),
       [&](int, json::parse_event_t event, json &parsed) {
@@ -263,7 +264,7 @@ kiln_status Loader::load() {
           objectKeys.emplace_back();
         else if (event == json::parse_event_t::object_end && !objectKeys.empty())
           objectKeys.pop_back();
-        else if (event == json::parse_event_t::key && !objectKeys.empty() && repeated.empty() &&
+        else if (event == json::parse_event_t::key && !objectKeys.empty() && !repeated &&
                  parsed.is_string() &&
                  !objectKeys.back().insert(parsed.get<std::string>()).second)
           repeated = parsed.get<std::string>();
@@ -272,8 +273,8 @@ kiln_status Loader::load() {
       /*allow_exceptions=*/false);
   if (header.is_discarded())
     return corrupt("the header is not valid JSON");
-  if (!repeated.empty())
-    return corrupt("the header names '%s' twice in one object", repeated.c_str());
+  if (repeated)
+    return corrupt("the header names '%s' twice in one object", repeated->c_str());
   if (!header.is_object())
     return corrupt("the header is not a JSON object");
 

@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cmath>
 #include <random>
 
@@ -235,7 +236,9 @@ TEST(LenetTrain, WeightsThatDivergeInAnEpochsLastStepAreNotSaved) {
   TempDir data, out;
   writeLearnableDataset(data.path(), 16); // one batch of 16
   const std::string ckpt = out.file("ckpt.safetensors");
-  AppRun run = runLenet(with(smallRun(data.path(), ckpt, 2), {"--lr", "1e30"}));
+  // The largest learning rate and weight decay: the update overflows the weights to infinity.
+  AppRun run = runLenet(
+      with(smallRun(data.path(), ckpt, 2), {"--lr", "3e38", "--weight-decay", "1000"}));
   EXPECT_EQ(run.exitCode, 1) << run.out << run.err;
   EXPECT_NE(run.err.find("lenet train: error: the model has diverged at the end of epoch 1 "
                          "(sample 0: logit "),
@@ -268,8 +271,15 @@ TEST(LenetTrain, SigkillAtRandomPointsNeverCostsTheLastCompleteCheckpoint) {
   TempDir data, out;
   writeLearnableDataset(data.path(), 16);
   const std::string ckpt = out.file("ckpt.safetensors");
-  std::mt19937 random(20261205); // fixed: the same kill times on every run of the test
-  std::uniform_int_distribution<long> delay(0, 400000);
+  // The kill times are fractions of one whole run's time here (start-up, an epoch, a save), so
+  // a slow machine (a sanitizer build, a loaded disk) still sees checkpoints complete.
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(runLenet(smallRun(data.path(), out.file("timing.safetensors"), 1)).exitCode, 0);
+  long oneRun = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - started).count();
+  std::remove(out.file("timing.safetensors").c_str());
+  std::mt19937 random(20261205); // fixed: the same kill times (as fractions) on every run
+  std::uniform_int_distribution<long> delay(0, 4 * oneRun);
   int64_t steps = 0;
   int killed = 0;
   for (int round = 0; round < 20; ++round) {

@@ -215,6 +215,7 @@ TEST(LenetCheckpoint, RejectsABadStepCount) {
   double real = 3.0;
   int64_t negative = -2;
   float fraction = 1.5f;
+  int64_t pair[2] = {3, 3};
   struct Case {
     std::string file;
     kiln_dtype dtype;
@@ -229,7 +230,7 @@ TEST(LenetCheckpoint, RejectsABadStepCount) {
        "tensor 'optimizer.step' is -2; expected a count >= 0"},
       {"fraction.safetensors", KILN_F32, {}, &fraction, KILN_CORRUPT_FILE,
        "tensor 'optimizer.step' is 1.5; expected a whole number of steps"},
-      {"vector.safetensors", KILN_I64, {2}, &real, KILN_SHAPE_MISMATCH,
+      {"vector.safetensors", KILN_I64, {2}, pair, KILN_SHAPE_MISMATCH,
        "tensor 'optimizer.step' has rank 1 and 2 elements; expected a scalar"},
   };
   for (const Case &c : cases) {
