@@ -25,6 +25,11 @@ CC=clang CXX=clang++ cmake -G Ninja -S . -B build-fuzz -DKILN_FUZZ=ON \
 cmake --build build-fuzz --target kiln-fuzz >/dev/null
 python3 tests/fuzz/make_seeds.py . build-fuzz/seeds
 
+# FUZZ_SEED: libFuzzer's seed (CI fixes it, so a run is repeatable up to the machine's speed);
+# unset, each run explores differently.
+seed=()
+if [ -n "${FUZZ_SEED:-}" ]; then seed=(-seed="$FUZZ_SEED"); fi
+
 failed=0
 for target in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$target
@@ -39,7 +44,7 @@ for target in "${targets[@]}"; do
   ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "build-fuzz/tests/fuzz/kiln-fuzz-$target" -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
+    -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 "${dict[@]}" ${seed[@]+"${seed[@]}"} \
     -artifact_prefix="$artifacts/" "$corpus" build-fuzz/seeds/"$target" \
     tests/fuzz/regressions/"$target" >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
