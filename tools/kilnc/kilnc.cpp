@@ -226,6 +226,15 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  // --check's options without --check would be ignored: say so instead.
+  const cl::Option *checkOptions[] = {&flags.checkBatch, &flags.checkAtol, &flags.checkRtol};
+  for (const cl::Option *option : checkOptions)
+    if (option->getNumOccurrences() && !flags.check) {
+      llvm::WithColor::error(llvm::errs(), "kilnc")
+          << "--" << option->ArgStr << " applies to --check, which is not given\n";
+      return 1;
+    }
+
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(flags.input, &error);
   if (!input) {
