@@ -21,7 +21,9 @@ config.substitutions.append(("%kiln_runtime_flags",
                              " " + os.path.join(config.kiln_obj_root, "runtime",
                                                 "libkiln_runtime.so") +
                              " -Wl,-rpath," + os.path.join(config.kiln_obj_root, "runtime") +
-                             " -ldl"))
+                             " -ldl" +
+                             # The runtime of a sanitizer build needs its runtime libraries.
+                             (" -fsanitize=address,undefined" if config.kiln_sanitize else "")))
 
 # Tests that run CUDA code need a GPU; without one they report UNSUPPORTED and say why here.
 if os.path.exists("/dev/nvidia0"):
