@@ -215,6 +215,12 @@ void runCase(benchmark::State &state, const Case &c) {
   if (!model.get())
     return state.SkipWithError(kiln_last_error());
   Tensors tensors(desc, c.batch);
+  // One untimed call first, as the peers' scripts warm up: the first call prepares the derived
+  // tensors (batch norm folded into the weights, weights relaid out) and the activations, a
+  // one-time cost that, timed in a loop of 9 iterations, made ResNet-50 b1 read 66 ms instead of
+  // 43 (Xeon, 2 threads).
+  if (library->adoptError(call(desc, model.get(), tensors, c.train), "call") != KILN_OK)
+    return state.SkipWithError(kiln_last_error());
   double start = kiln_seconds();
   for (auto _ : state)
     if (library->adoptError(call(desc, model.get(), tensors, c.train), "call") != KILN_OK)
