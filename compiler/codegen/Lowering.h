@@ -84,6 +84,9 @@ struct AnchorInfo {
   Halide::Func weightPadded, biasPadded;
   int64_t paddedChannels = 0;
   int64_t inputChannels = 0; // per group
+  // The weight as the conv reads it (the kernel's input, or weightPadded): a co_outer schedule
+  // stages it per block of input channels.
+  Halide::Func weight;
 };
 
 // Whether operand `value` (a region argument) of the kernel is stored in `layout`.

@@ -178,6 +178,7 @@ FailureOr<LoweredOp> lowerConv(nn::ConvOp op, const std::vector<TensorFunc> &in,
     info.biasPadded = biasPadded;
     info.paddedChannels = paddedChannels;
     info.inputChannels = inPerGroup;
+    info.weight = weight.func;
   }
   // Staged per row when the input is padded and has channels to fill vectors.
   bool pads = llvm::any_of(padding, [](int64_t p) { return p != 0; });
