@@ -15,10 +15,14 @@ namespace kiln::codegen {
 
 // What code generation needs to know about the machine it compiles for.
 struct TargetSpec {
-  std::string name;       // as given to --target: host, x86-64-avx2, x86-64-avx512, arm-64-linux, host-cuda
+  std::string name;       // as given to --target: host, x86-64-avx2, x86-64-avx512, x86-64-zen4,
+                          // arm-64-linux, host-cuda
   Halide::Target halide;  // without NoRuntime; kernels add it, the runtime object does not
   int vectorWidth = 8;    // f32 lanes of the widest vector unit
   bool gpu = false;       // kernels run on CUDA; the host code copies buffers as needed
+  // The widest vectors' FMAs run at the FLOP rate of half-width ones (AMD Zen 4: see
+  // splitsWideFma): padded wide vectors then cost more than narrower full ones.
+  bool splitWideFma = false;
   // Schedule every kernel with Halide's Mullapudi2016 autoscheduler instead of Kiln's schedules
   // (kilnc --schedule=auto: a comparison point; CPU targets only).
   bool autoSchedule = false;

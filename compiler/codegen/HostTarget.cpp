@@ -85,6 +85,10 @@ Target x86TargetForCpu(const CpuFeatures &cpu) {
   return target;
 }
 
+bool splitsWideFma(llvm::StringRef cpuName) { return cpuName == "znver4"; }
+
+bool hostSplitsWideFma() { return splitsWideFma(llvm::sys::getHostCPUName()); }
+
 Target resolveHostTarget() {
   Target host = Halide::get_host_target();
   if (host.arch != Target::X86 || host.bits != 64)

@@ -26,6 +26,15 @@ CpuFeatures hostCpuFeatures();
 // AVX512_SapphireRapids, whose code may hold `{vex} vpdpwssd`.
 Halide::Target x86TargetForCpu(const CpuFeatures &cpu);
 
+// Whether the CPU LLVM names `cpuName` (llvm::sys::getHostCPUName: "znver4", "sapphirerapids")
+// runs its widest FMAs at the FLOP rate of half-width ones: AMD Zen 4 executes a 512-bit FMA as
+// two 256-bit halves (its FMA peak is the same in ymm and zmm), whereas Intel's AVX-512 Xeons
+// and Zen 5 double the rate. Kiln's layout choice weighs padded vector lanes by it.
+bool splitsWideFma(llvm::StringRef cpuName);
+
+// splitsWideFma of the CPU this process runs on.
+bool hostSplitsWideFma();
+
 // The target for --target=host: x86TargetForCpu(hostCpuFeatures()) on x86-64, Halide's own
 // host detection elsewhere.
 Halide::Target resolveHostTarget();

@@ -23,10 +23,16 @@ FailureOr<TargetSpec> parseTarget(llvm::StringRef name, Location loc) {
   Target host = resolveHostTarget();
   if (name == "host") {
     spec.halide = host;
+    spec.splitWideFma = hostSplitsWideFma();
   } else if (name == "x86-64-avx2") {
     spec.halide = Target("x86-64-linux-avx-avx2-f16c-fma-sse41");
   } else if (name == "x86-64-avx512") {
     spec.halide = Target("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
+  } else if (name == "x86-64-zen4") {
+    // What host resolves to on AMD Zen 4, whose 512-bit FMAs run at half rate.
+    spec.halide = Target(
+        "x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_skylake-f16c-fma-sse41");
+    spec.splitWideFma = true;
   } else if (name == "arm-64-linux") {
     spec.halide = Target("arm-64-linux");
   } else if (name == "host-cuda") {
@@ -38,8 +44,8 @@ FailureOr<TargetSpec> parseTarget(llvm::StringRef name, Location loc) {
     spec.gpu = spec.halide.has_gpu_feature();
   } else {
     return emitError(loc) << "unknown target '" << name
-                          << "'; expected host, x86-64-avx2, x86-64-avx512, arm-64-linux, "
-                             "host-cuda or a Halide target string";
+                          << "'; expected host, x86-64-avx2, x86-64-avx512, x86-64-zen4, "
+                             "arm-64-linux, host-cuda or a Halide target string";
   }
   if (spec.halide.has_feature(Target::AVX512))
     spec.vectorWidth = 16;

@@ -225,6 +225,7 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
   PipelineOptions pipeline;
   pipeline.stage = PipelineOptions::Stage::Kernels;
   pipeline.vectorWidth = target->vectorWidth;
+  pipeline.splitWideFma = target->splitWideFma;
   PassManager pm(module.getContext());
   buildPipeline(pm, pipeline);
   if (failed(pm.run(*kernels)))

@@ -60,6 +60,7 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
   }
   ChooseLayoutsOptions layouts;
   layouts.gpu = options.gpu;
+  layouts.splitWideFma = options.splitWideFma;
   pm.addPass(createChooseLayouts(layouts));
   ChooseSchedulesOptions schedules;
   schedules.gpu = options.gpu;
@@ -81,6 +82,8 @@ struct PipelineFlags : PassPipelineOptions<PipelineFlags> {
   Option<int64_t> vectorWidth{*this, "vector-width", llvm::cl::init(16),
                               llvm::cl::desc("f32 lanes of the target")};
   Option<bool> gpu{*this, "gpu", llvm::cl::desc("The target is a GPU")};
+  Option<bool> splitWideFma{*this, "split-wide-fma",
+                            llvm::cl::desc("The target's widest FMAs run at half rate (Zen 4)")};
   Option<bool> fuse{*this, "fuse", llvm::cl::init(true), llvm::cl::desc("Run the fusion passes")};
 };
 
@@ -96,6 +99,7 @@ void registerPipeline() {
         options.optimizer = flags.optimizer;
         options.vectorWidth = flags.vectorWidth;
         options.gpu = flags.gpu;
+        options.splitWideFma = flags.splitWideFma;
         options.fuse = flags.fuse;
         buildPipeline(pm, options);
       });

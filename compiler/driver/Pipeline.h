@@ -26,6 +26,8 @@ struct PipelineOptions {
   // The kernel stage: the target's f32 vector width (recorded in each kernel's schedule),
   // whether it is a GPU (buffers never alias there: no views), and whether to fuse.
   int64_t vectorWidth = 16;
+  // The target's widest FMAs run at the FLOP rate of half-width ones (TargetSpec::splitWideFma).
+  bool splitWideFma = false;
   bool gpu = false;
   bool fuse = true;
 };

@@ -103,6 +103,7 @@ static LogicalResult summarizeMemory(ModuleOp module, ModelSummary &summary) {
   PipelineOptions options;
   options.stage = PipelineOptions::Stage::Kernels;
   options.vectorWidth = host->vectorWidth;
+  options.splitWideFma = host->splitWideFma;
   PassManager pm(module.getContext());
   buildPipeline(pm, options);
   if (failed(pm.run(*compiled)))

@@ -298,6 +298,7 @@ PipelineOptions pipelineOptions(const PackageOptions &options,
   pipeline.train = module.lookupSymbol<func::FuncOp>("loss") && !module.lookupSymbol("train_step");
   pipeline.optimizer = options.optimizer;
   pipeline.vectorWidth = target.vectorWidth;
+  pipeline.splitWideFma = target.splitWideFma;
   pipeline.gpu = target.gpu;
   return pipeline;
 }

@@ -50,13 +50,21 @@ bool readersTakeChannelsLast(FusedOp kernel) {
 }
 
 // The vector width a 2-D convolution anchoring the kernel computes its output channels with,
-// innermost (0: it keeps the NCHW schedule, vectors of x positions). Channels fill the target's
-// vectors, or 8-lane vectors with at least 80% of their lanes useful
-// (LeNet's 20 and 50 channels: 3 and 7 vectors, the last shifted inwards; Zen 4 runs 8-lane FMAs
-// at the same rate). A layer whose rows fill whole x vectors and whose channels do not fill the
-// target's vectors keeps NCHW: the lecture's conv (100 channels, 64 wide) ran at 104% of the
-// FMA peak that way, 80% with channels padded to 112.
-int64_t channelsInnerWidth(FusedOp kernel) {
+// innermost (0: it keeps the NCHW schedule, vectors of x positions). Channels that fill the
+// target's vectors take them. A layer whose rows fill whole x vectors and whose channels do not
+// fill the target's vectors keeps NCHW: the lecture's conv (100 channels, 64 wide) ran at 104%
+// of the FMA peak that way, 80% with channels padded to 112 (Zen 4). Other channels that do not
+// fill the vectors (LeNet's 20 and 50) are padded to whole vectors of the width that does the
+// most useful work per cycle:
+//  - where the widest FMAs run at the rate of half-width ones (`splitWideFma`: Zen 4 executes a
+//    512-bit FMA as two 256-bit halves), 8-lane vectors with at least 80% of their lanes useful
+//    (20 and 50 channels: 3 and 7 vectors, 83% and 89%);
+//  - elsewhere (Intel's AVX-512, Zen 5) a 16-lane FMA does twice the work of an 8-lane one, so
+//    the target's vectors, padded, when at least half their lanes are useful (20 and 50
+//    channels: 2 and 4 vectors, 62% and 78% useful, worth 1.25 and 1.56 8-lane vectors): LeNet
+//    at batch 64 went from 2.44 to 2.07 ms, conv2 at batch 1 on one thread 45 to 34 us (Xeon
+//    model 167, kiln-bench --profile).
+int64_t channelsInnerWidth(FusedOp kernel, bool splitWideFma) {
   auto conv = dyn_cast_or_null<nn::ConvOp>(kiln::anchorOf(kernel));
   if (!conv || conv.getGroups() != 1)
     return 0;
@@ -69,7 +77,12 @@ int64_t channelsInnerWidth(FusedOp kernel) {
     return target;
   if (width % target == 0 && width >= 4 * target)
     return 0;
-  if (target >= 8 && channels >= 8 && channels * 10 >= (channels + 7) / 8 * 8 * 8)
+  auto useful = [&](int64_t lanes) {
+    return static_cast<double>(channels) / static_cast<double>((channels + lanes - 1) / lanes * lanes);
+  };
+  if (!splitWideFma && target > 8 && channels >= target && useful(target) >= 0.5)
+    return target;
+  if (target >= 8 && channels >= 8 && useful(8) >= 0.8)
     return 8;
   return 0;
 }
@@ -135,7 +148,7 @@ struct ChooseLayoutsPass : kiln::impl::ChooseLayoutsBase<ChooseLayoutsPass> {
     llvm::DenseSet<Operation *> channelsInner;
     for (FusedOp kernel : kernels) {
       Operation *anchor = kiln::anchorOf(kernel);
-      if (int64_t width = channelsInnerWidth(kernel)) {
+      if (int64_t width = channelsInnerWidth(kernel, splitWideFma)) {
         channelsInner.insert(kernel);
         kernel.setScheduleAttr(withVectorWidth(kernel.getSchedule(), width));
         relayoutWeight(kernel, cast<nn::ConvOp>(anchor).getWeight(), kWeightOutputInner, builder);

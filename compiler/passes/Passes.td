@@ -97,7 +97,10 @@ def ChooseLayouts : Pass<"kiln-choose-layouts", "mlir::ModuleOp"> {
     training step), keep every tensor in its own order.
   }];
   let options = [
-    Option<"gpu", "gpu", "bool", /*default=*/"false", "The target is a GPU: no layout changes">
+    Option<"gpu", "gpu", "bool", /*default=*/"false", "The target is a GPU: no layout changes">,
+    Option<"splitWideFma", "split-wide-fma", "bool", /*default=*/"false",
+           "The target's widest FMAs run at the FLOP rate of half-width ones (AMD Zen 4): "
+           "channels that do not fill them are computed in 8-lane vectors">
   ];
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }

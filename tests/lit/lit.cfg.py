@@ -39,7 +39,7 @@ try:
     with open("/proc/cpuinfo") as cpuinfo:
         for line in cpuinfo:
             if line.startswith("flags"):
-                for flag in ("avx2", "avx512f"):
+                for flag in ("avx2", "avx512f", "avx512ifma", "avx512vbmi"):
                     if flag in line.split(":", 1)[1].split():
                         config.available_features.add("cpu-" + flag)
                 break

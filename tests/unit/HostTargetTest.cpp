@@ -1,9 +1,13 @@
 // --target=host resolution on recorded CPU feature sets (LLVM's names, as
 // llvm::sys::getHostCPUFeatures reports them), the CPU features each target's code needs, and
 // agreement between kilnc's view of this CPU and the runtime's load-time check.
+#include "codegen/Codegen.h"
 #include "codegen/HostTarget.h"
 
 #include "kiln/runtime.h"
+
+#include "mlir/IR/Location.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
 
@@ -136,6 +140,32 @@ TEST(HostTarget, ThisMachineNeedsOnlyWhatItHas) {
     EXPECT_EQ(host.has_feature(Halide::Target::AVX512_SapphireRapids), sapphireRapids)
         << host.to_string();
   }
+}
+
+// Only Zen 4 splits its 512-bit FMAs in two halves; Intel's AVX-512 cores and Zen 5 run them at
+// full rate. The x86-64-zen4 target carries that (its layouts take 8-lane vectors), the others
+// do not.
+TEST(HostTarget, OnlyZen4SplitsWideFmas) {
+  EXPECT_TRUE(kiln::codegen::splitsWideFma("znver4"));
+  for (const char *cpu : {"znver5", "znver3", "sapphirerapids", "skylake-avx512", "icelake-server",
+                          "graniterapids", "haswell", "generic", ""})
+    EXPECT_FALSE(kiln::codegen::splitsWideFma(cpu)) << cpu;
+  mlir::MLIRContext context;
+  mlir::Location loc = mlir::UnknownLoc::get(&context);
+  auto zen4 = kiln::codegen::parseTarget("x86-64-zen4", loc);
+  ASSERT_TRUE(mlir::succeeded(zen4));
+  EXPECT_TRUE(zen4->splitWideFma);
+  EXPECT_EQ(zen4->vectorWidth, 16);
+  EXPECT_TRUE(zen4->halide.has_feature(Halide::Target::AVX512_Cannonlake));
+  EXPECT_FALSE(zen4->halide.has_feature(Halide::Target::AVX512_SapphireRapids));
+  for (const char *name : {"x86-64-avx512", "x86-64-avx2", "arm-64-linux"}) {
+    auto spec = kiln::codegen::parseTarget(name, loc);
+    ASSERT_TRUE(mlir::succeeded(spec)) << name;
+    EXPECT_FALSE(spec->splitWideFma) << name;
+  }
+  auto host = kiln::codegen::parseTarget("host", loc);
+  ASSERT_TRUE(mlir::succeeded(host));
+  EXPECT_EQ(host->splitWideFma, kiln::codegen::hostSplitsWideFma());
 }
 
 // kilnc (LLVM's detection) and a library's load-time check (the runtime's own cpuid reading)

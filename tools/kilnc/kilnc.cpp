@@ -67,7 +67,7 @@ struct Flags {
                               cl::value_desc("DIR")};
   cl::opt<std::string> target{cl::cat(kilncCategory), 
       "target",
-      cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, arm-64-linux, "
+      cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, x86-64-zen4, arm-64-linux, "
                "host-cuda or a Halide target string"),
       cl::value_desc("name"), cl::init("host")};
   cl::opt<std::string> schedule{cl::cat(kilncCategory), "schedule",
@@ -144,6 +144,7 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
       return failure();
     options.stage = kiln::PipelineOptions::Stage::Kernels;
     options.vectorWidth = target->vectorWidth;
+    options.splitWideFma = target->splitWideFma;
     options.gpu = target->gpu;
   }
   if (failed(kiln::runPipeline(*module, options)))
@@ -208,6 +209,8 @@ bool printTarget(const std::string &target) {
   llvm::outs() << "target " << target << ": " << spec->halide.to_string() << "\n"
                << "cpu features: "
                << llvm::join(kiln::codegen::requiredCpuFeatures(spec->halide), ",") << "\n";
+  if (spec->vectorWidth >= 16) // what kiln-choose-layouts weighs
+    llvm::outs() << "512-bit FMAs: " << (spec->splitWideFma ? "half rate" : "full rate") << "\n";
   return true;
 }
 
