@@ -223,9 +223,7 @@ LogicalResult checkModel(ModuleOp module, const CheckOptions &options, llvm::raw
   // The same function as the library computes it: the pipeline's kernels, fused.
   OwningOpRef<ModuleOp> kernels = reference->clone();
   PipelineOptions pipeline;
-  pipeline.stage = PipelineOptions::Stage::Kernels;
-  pipeline.vectorWidth = target->vectorWidth;
-  pipeline.splitWideFma = target->splitWideFma;
+  pipeline.setKernelTarget(*target); // a CPU target: GPUs were refused above
   PassManager pm(module.getContext());
   buildPipeline(pm, pipeline);
   if (failed(pm.run(*kernels)))

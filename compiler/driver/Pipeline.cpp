@@ -1,6 +1,7 @@
 // The kilnc pipeline: model loading by file kind, the nn pass pipeline, and per-stage IR dumps.
 #include "driver/Pipeline.h"
 
+#include "codegen/Codegen.h"
 #include "frontend/KilnParser.h"
 #include "passes/Passes.h"
 
@@ -34,6 +35,13 @@ OwningOpRef<ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, MLIRContext *context
   emitError(FileLineColLoc::get(context, name, 0, 0))
       << "unknown model file kind '" << ext << "'; expected .kiln or .mlir";
   return nullptr;
+}
+
+void PipelineOptions::setKernelTarget(const codegen::TargetSpec &target) {
+  stage = Stage::Kernels;
+  vectorWidth = target.vectorWidth;
+  splitWideFma = target.splitWideFma;
+  gpu = target.gpu;
 }
 
 void buildPipeline(OpPassManager &pm, const PipelineOptions &options) {

@@ -12,6 +12,10 @@
 
 namespace kiln {
 
+namespace codegen {
+struct TargetSpec;
+} // namespace codegen
+
 struct PipelineOptions {
   // Print the IR after every pass to stderr, as mlir-opt's flag does.
   bool printIRAfterAll = false;
@@ -30,6 +34,9 @@ struct PipelineOptions {
   bool splitWideFma = false;
   bool gpu = false;
   bool fuse = true;
+
+  // Lowers to the kernel stage for `target`: its vector width, FMA rate and GPU-ness.
+  void setKernelTarget(const codegen::TargetSpec &target);
 };
 
 // Every dialect a Kiln module may hold.

@@ -101,9 +101,7 @@ static LogicalResult summarizeMemory(ModuleOp module, ModelSummary &summary) {
     return failure();
   OwningOpRef<ModuleOp> compiled = module.clone();
   PipelineOptions options;
-  options.stage = PipelineOptions::Stage::Kernels;
-  options.vectorWidth = host->vectorWidth;
-  options.splitWideFma = host->splitWideFma;
+  options.setKernelTarget(*host);
   PassManager pm(module.getContext());
   buildPipeline(pm, options);
   if (failed(pm.run(*compiled)))

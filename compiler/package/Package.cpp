@@ -293,13 +293,10 @@ PipelineOptions pipelineOptions(const PackageOptions &options,
   PipelineOptions pipeline;
   pipeline.printIRAfterAll = options.printIRAfterAll;
   pipeline.dumpIRDir = options.dumpDir;
-  pipeline.stage = PipelineOptions::Stage::Kernels;
+  pipeline.setKernelTarget(target);
   // The training step, when the model has a loss and no step yet.
   pipeline.train = module.lookupSymbol<func::FuncOp>("loss") && !module.lookupSymbol("train_step");
   pipeline.optimizer = options.optimizer;
-  pipeline.vectorWidth = target.vectorWidth;
-  pipeline.splitWideFma = target.splitWideFma;
-  pipeline.gpu = target.gpu;
   return pipeline;
 }
 

@@ -14,8 +14,8 @@ namespace kiln {
 struct PackageOptions {
   // Where the library's files go (created if missing).
   std::string outputDir;
-  // A --target name (host, x86-64-avx2, x86-64-avx512, x86-64-zen4, arm-64-linux, host-cuda) or a Halide
-  // target string.
+  // A --target name (host, x86-64-avx2, x86-64-avx512, x86-64-zen4, arm-64-linux, host-cuda) or
+  // a Halide target string.
   std::string target = "host";
   // Seed of the initial weights (the .safetensors and the library's default).
   uint64_t seed = 0;

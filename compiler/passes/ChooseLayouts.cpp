@@ -77,8 +77,9 @@ int64_t channelsInnerWidth(FusedOp kernel, bool splitWideFma) {
     return target;
   if (width % target == 0 && width >= 4 * target)
     return 0;
-  auto useful = [&](int64_t lanes) {
-    return static_cast<double>(channels) / static_cast<double>((channels + lanes - 1) / lanes * lanes);
+  auto useful = [&](int64_t lanes) { // the fraction of padded lanes that hold channels
+    int64_t padded = (channels + lanes - 1) / lanes * lanes;
+    return static_cast<double>(channels) / static_cast<double>(padded);
   };
   if (!splitWideFma && target > 8 && channels >= target && useful(target) >= 0.5)
     return target;

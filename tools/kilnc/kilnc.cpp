@@ -67,8 +67,8 @@ struct Flags {
                               cl::value_desc("DIR")};
   cl::opt<std::string> target{cl::cat(kilncCategory), 
       "target",
-      cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, x86-64-zen4, arm-64-linux, "
-               "host-cuda or a Halide target string"),
+      cl::desc("Code generation target: host, x86-64-avx2, x86-64-avx512, x86-64-zen4, "
+               "arm-64-linux, host-cuda or a Halide target string"),
       cl::value_desc("name"), cl::init("host")};
   cl::opt<std::string> schedule{cl::cat(kilncCategory), "schedule",
                                 cl::desc("kiln (Kiln's schedules, default) or auto (Halide's "
@@ -142,10 +142,7 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
         kiln::codegen::parseTarget(flags.target, module->getLoc());
     if (failed(target))
       return failure();
-    options.stage = kiln::PipelineOptions::Stage::Kernels;
-    options.vectorWidth = target->vectorWidth;
-    options.splitWideFma = target->splitWideFma;
-    options.gpu = target->gpu;
+    options.setKernelTarget(*target);
   }
   if (failed(kiln::runPipeline(*module, options)))
     return failure();
