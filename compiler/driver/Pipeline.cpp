@@ -73,6 +73,7 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
   ChooseSchedulesOptions schedules;
   schedules.gpu = options.gpu;
   schedules.targetVectorWidth = options.vectorWidth;
+  schedules.splitWideFma = options.splitWideFma;
   pm.addPass(createChooseSchedules(schedules));
   PlanBuffersOptions buffers;
   buffers.share = !options.gpu; // device copies must never alias

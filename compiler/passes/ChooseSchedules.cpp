@@ -45,7 +45,38 @@ struct Tile {
   StringRef order;
 };
 
-Tile channelsInnerTile(nn::ConvOp conv, int64_t vectorWidth, int64_t budget) {
+// Where 512-bit FMAs run at full rate (Intel AVX-512: two per cycle, twice Zen 4's), a tile of
+// 4 channel vectors is held back by its weights: 4 vector loads per 4–7 broadcasts, from L2
+// (a 3×3 layer's 64-channel block is 144 KiB), and 7 × 4 accumulators leave no register for
+// the broadcast (one spilled and reloaded per step). 14 x positions × 2 vectors (28
+// accumulators, 31 registers) halves the weight loads per FMA of unit-stride 3×3 layers. On
+// the Xeon (family 6 model 167, 427 GFLOP/s), one layer between two 1×1 convs, kiln-bench
+// --profile, GFLOP/s before → after at b1 / b8: 64 ch at 56×56 265–273 → 279–297 / 263–265 →
+// 288–294; 128 ch at 28×28 259–265 → 278–301 / 279 → 310–316; 256 ch at 14×14 (co_outer)
+// 243–246 → 261 / 263–268 → 275–283. Whole models, interleaved passes: ResNet-18 b1 15.6 →
+// 15.1–15.3 ms, b8 118–119 → 114–116 ms; ResNet-50 b8 285–286 → 280 ms, b1 unchanged within
+// noise. Kept as they were: strided convs (the 7×7 stem 251 → 190 GFLOP/s, 3×3 stride 2 to
+// 14×14 201–205 → 186–194), rows of 7 (7 × 32: 207 → 189) and 1×1 convs, which won alone but
+// lost in ResNet-50, where their weights come from memory (layer3's 1×1 at 14×14 with x tiles
+// outside channel tiles 0.53 → 0.77 ms each, co_outer 14 × 32 25% slower at b8).
+std::optional<Tile> fullRateTile(nn::ConvOp conv, int64_t vectorWidth, int64_t budget) {
+  auto type = cast<RankedTensorType>(conv.getType());
+  auto weight = cast<RankedTensorType>(conv.getWeight().getType());
+  int64_t channels = type.getDimSize(1), width = type.getShape().back();
+  bool unitStride = llvm::all_of(conv.getStrides(), [](int64_t s) { return s == 1; });
+  bool pointwise = llvm::all_of(weight.getShape().drop_front(2), [](int64_t k) { return k == 1; });
+  if (vectorWidth != 16 || budget < 28 || !unitStride || width % 14 != 0 || width > 56 ||
+      channels % 32 != 0 || type.getRank() != 4)
+    return std::nullopt;
+  if (pointwise)
+    return std::nullopt;
+  return Tile{{14, 32}, width == 14 ? "co_outer" : "rows"};
+}
+
+Tile channelsInnerTile(nn::ConvOp conv, int64_t vectorWidth, int64_t budget, bool splitWideFma) {
+  if (!splitWideFma)
+    if (std::optional<Tile> tile = fullRateTile(conv, vectorWidth, budget))
+      return *tile;
   auto type = cast<RankedTensorType>(conv.getType());
   int64_t channels = type.getDimSize(1), width = type.getShape().back();
   int64_t vectors = std::min<int64_t>(budget >= 28 ? 4 : 2, (channels + vectorWidth - 1) / vectorWidth);
@@ -107,7 +138,7 @@ struct ChooseSchedulesPass : kiln::impl::ChooseSchedulesBase<ChooseSchedulesPass
         if (channelsInner && pool)
           tile = pooledTile(conv, pool, width, budget);
         else if (channelsInner)
-          tile = channelsInnerTile(conv, width, budget);
+          tile = channelsInnerTile(conv, width, budget, splitWideFma);
         else
           tile = {nchwTile(conv, width), ""};
       }

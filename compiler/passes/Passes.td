@@ -117,7 +117,10 @@ def ChooseSchedules : Pass<"kiln-choose-schedules", "mlir::ModuleOp"> {
     Option<"gpu", "gpu", "bool", /*default=*/"false",
            "The target is a GPU: one thread per output element, no CPU tiles">,
     Option<"targetVectorWidth", "target-vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes of the target's widest vectors (how many registers a tile may use)">
+           "f32 lanes of the target's widest vectors (how many registers a tile may use)">,
+    Option<"splitWideFma", "split-wide-fma", "bool", /*default=*/"false",
+           "The target's widest FMAs run at the FLOP rate of half-width ones (AMD Zen 4): "
+           "channels-inner tiles as measured there; elsewhere wider tiles of fewer channels">
   ];
   let dependentDialects = ["::kiln::kernel::KernelDialect"];
 }
