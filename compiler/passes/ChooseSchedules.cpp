@@ -65,10 +65,8 @@ std::optional<Tile> fullRateTile(nn::ConvOp conv, int64_t vectorWidth, int64_t b
   int64_t channels = type.getDimSize(1), width = type.getShape().back();
   bool unitStride = llvm::all_of(conv.getStrides(), [](int64_t s) { return s == 1; });
   bool pointwise = llvm::all_of(weight.getShape().drop_front(2), [](int64_t k) { return k == 1; });
-  if (vectorWidth != 16 || budget < 28 || !unitStride || width % 14 != 0 || width > 56 ||
-      channels % 32 != 0 || type.getRank() != 4)
-    return std::nullopt;
-  if (pointwise)
+  if (vectorWidth != 16 || budget < 28 || !unitStride || pointwise || width % 14 != 0 ||
+      width > 56 || channels % 32 != 0 || type.getRank() != 4)
     return std::nullopt;
   return Tile{{14, 32}, width == 14 ? "co_outer" : "rows"};
 }
