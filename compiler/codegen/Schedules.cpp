@@ -295,6 +295,14 @@ void scheduleChannelsLast(Func output, const std::vector<int64_t> &shape,
   output.fuse(y, n, row).parallel(row);
 }
 
+// Images per task of a co_outer conv with a window: a block of weights staged once serves
+// them all (ResNet-18's 512-channel 3×3 layers at batch 8 restaged 9.4 MB per image before:
+// 8.7–9.0 → 6.8–7.2 ms each, the whole model 116 → 107–110 ms; ResNet-50's 3×3 layer4 9.0–9.9
+// → 6.6–7.6 ms, the model 283 → 275–285 ms; batch 1 unchanged; Xeon, 423 GFLOP/s, kiln-bench
+// --profile, interleaved passes). The task's accumulators, 8 × 7×7×64 or 8 × 14×14×32 floats
+// (100–200 KiB), stay in L2.
+constexpr int kImagesPerTask = 8;
+
 void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const TargetSpec &target) {
   if (target.gpu) {
     scheduleGpu(output, static_cast<int64_t>(anchor.shape.size()));
@@ -310,17 +318,35 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
   int tileC = static_cast<int>(std::min<int64_t>(anchor.tile[1], shape[1]));
   std::vector<Var> args = output.args(); // x, y, c, n
   Var x = args[0], y = args[1], c = args[2], n = args[3];
-  Var xo("xo"), xi("xi"), co("co"), ci("ci"), cv("cv"), task("task");
+  Var xo("xo"), xi("xi"), co("co"), ci("ci"), cv("cv"), no("no"), ni("ni"), task("task");
   // Tiles of tileX positions × tileC channels whose accumulators stay in registers; channels
   // that do not fill the tile (LeNet's 20, 50) shift the last vectors inwards.
   output.split(c, co, ci, tileC, TailStrategy::ShiftInwards)
       .split(x, xo, xi, tileX, TailStrategy::ShiftInwards)
       .split(ci, ci, cv, width, TailStrategy::ShiftInwards);
+  // Pointwise convs keep a task per image: their accumulators are reloaded per block of 64
+  // input channels for 64 multiply-adds each, from L1 for one image (7×7×64 floats) but L2
+  // for eight, and their blocks of weights (64×64) are cheap to restage. Eight images per task
+  // made ResNet-50 b8 slower (283 → 287 ms: 2048→512 at 7×7 4.1–4.3 → 4.7–5.4 ms, layer3's
+  // 1×1 3.9 → 4.2–5.0 ms; only 512→2048 gained, 4.1 → 3.7 ms).
+  const std::vector<RVar> &r = anchor.reduction;
+  std::vector<RVar> window(r.begin(), r.end() - 1);
+  RVar inputChannel = r.back();
+  int64_t windowSize = 1;
+  for (const RVar &w : window)
+    if (const int64_t *extent = as_const_int(w.extent()))
+      windowSize *= *extent;
+  int imagesPerTask = windowSize > 1 ? kImagesPerTask : 1;
   auto walk = [&](Stage stage, const std::string &order) {
     if (order == "rows_xo") {
       stage.reorder(cv, ci, xi, co, xo, y, n).fuse(y, n, task).parallel(task);
     } else if (order == "co_outer") {
-      stage.reorder(cv, ci, xi, xo, y, n, co).fuse(n, co, task).parallel(task);
+      // A task is a channel tile of up to kImagesPerTask images: each block of weights it
+      // stages serves all of them.
+      stage.split(n, no, ni, imagesPerTask, TailStrategy::GuardWithIf)
+          .reorder(cv, ci, xi, xo, y, ni, no, co)
+          .fuse(no, co, task)
+          .parallel(task);
     } else {
       stage.reorder(cv, ci, xi, xo, co, y, n).fuse(y, n, task).parallel(task);
     }
@@ -331,13 +357,10 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
   std::vector<Var> a = accumulator.args();
   Var ax = a[0], ay = a[1], ac = a[2], an = a[3];
   Var acv("acv"), axo("axo"), axi("axi");
-  const std::vector<RVar> &r = anchor.reduction;
-  std::vector<RVar> window(r.begin(), r.end() - 1);
-  RVar inputChannel = r.back();
   if (anchor.order == "co_outer") {
-    // Rows of 7 and 14 (ResNet's last stages): a task is a channel tile of the whole image, its
-    // accumulators (7×7×64 floats in L1, 14×14×64 in L2) summed over blocks of 64 input
-    // channels, so a block's weights (9×64×64 floats) serve every row from the cache instead of
+    // Rows of 7 and 14 (ResNet's last stages): a task is a channel tile of whole images, its
+    // accumulators (7×7×64 floats per image) summed over blocks of 64 input channels, so a
+    // block's weights (9×64×64 floats) serve every row and image from the cache instead of
     // being streamed again per row: at batch 1 the 512-channel layers went from ~105 to ~140
     // GFLOP/s (Zen 4).
     int64_t inputChannels = anchor.inputChannels;
@@ -356,9 +379,9 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
       order.push_back(w);
     order.push_back(axo);
     order.push_back(ay);
+    order.push_back(an);
     if (blocked)
       order.push_back(blocks);
-    order.push_back(an);
     update.reorder(order).vectorize(acv).unroll(ac).unroll(axi);
     // A block's weights (9×64×64 floats for a 3×3 conv) are copied, once per block, into a
     // contiguous buffer the rows then read: from the [KH][KW][I][O] weight a channel tile is
@@ -393,15 +416,20 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     order.push_back(an);
     update.reorder(order).vectorize(acv).unroll(ac).unroll(ax);
   }
-  // A padded input is staged per row of output (per task: a whole image of a co_outer tile):
-  // its boundary test then runs once per element staged, not per multiply-add (14x14 and 7x7
-  // layers ran 14–30% faster so, /tmp/probe). Not for inputs of few channels (the stem's 3).
+  // A padded input is staged per row of output (per task), or for co_outer per image within
+  // each block of input channels (64 channels of one image, not a task's 8 images × every
+  // channel, 2 MB at 14×14×256, which cost ResNet-18's layer3 5–10% at batch 8): its boundary
+  // test then runs once per element staged, not per multiply-add (14x14 and 7x7 layers ran
+  // 14–30% faster so, /tmp/probe). Not for inputs of few channels (the stem's 3).
   if (anchor.paddedInput.defined()) {
     Func padded = anchor.paddedInput;
     Func staged = padded.in(accumulator);
     std::vector<Var> s = staged.args(); // x, y, c, n; stored and walked channels innermost
-    staged.compute_at(output, task)
-        .reorder_storage(s[2], s[0], s[1], s[3])
+    if (anchor.order == "co_outer")
+      staged.compute_at(accumulator, an);
+    else
+      staged.compute_at(output, task);
+    staged.reorder_storage(s[2], s[0], s[1], s[3])
         .reorder(s[2], s[0], s[1], s[3])
         .vectorize(s[2], width, TailStrategy::GuardWithIf);
   }

@@ -222,5 +222,54 @@ TEST(FusionNumerics, RandomChainsMatchTheUnfusedReference) {
   }
 }
 
+// ResNet's last stages in small: 3×3 and 1×1 convs with 128 input channels (blocks of 64) at
+// rows of 14 and 7, the co_outer schedules, where a task covers up to 8 images of a channel
+// tile and stages each block of weights and of the padded input once: batches of 1, 8 and 11
+// (a whole task and a partial one).
+TEST(FusionNumerics, BlockedChannelTilesMatchTheReferenceAcrossImageTiles) {
+  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  registerKilnDialects(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+  for (int64_t width : {14, 7}) {
+    ModelWriter m({1, 128, width, width});
+    std::string in = m.value;
+    std::vector<int64_t> inShape = m.shape;
+    m.conv("block.conv1", 128, 3, 1, 1, false, in, inShape);
+    m.batchNorm("block.bn1");
+    m.unary("relu", "block.relu1");
+    std::string mid = m.value;
+    std::vector<int64_t> midShape = m.shape;
+    m.conv("block.conv2", 64, 3, 1, 1, true, mid, midShape);
+    std::string main = m.value;
+    std::vector<int64_t> mainShape = m.shape;
+    std::string shortcut = m.conv("block.shortcut", 64, 1, 1, 0, false, in, inShape);
+    m.op("nn.add " + main + ", " + shortcut + " : (" + type(mainShape) + ", " + type(mainShape) +
+             ")",
+         mainShape, "block.add");
+    std::string text = "module @tiles {\n" + m.text() + "}\n";
+    std::string diagnostics;
+    llvm::raw_string_ostream diagStream(diagnostics);
+    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+      diagStream << d << "\n";
+      return mlir::success();
+    });
+    mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+    ASSERT_TRUE(module) << diagnostics << text;
+    ASSERT_TRUE(mlir::succeeded(runPipeline(*module, {}))) << diagnostics << text;
+    for (int64_t batch : {1, 8, 11}) {
+      CheckOptions options;
+      options.batch = batch;
+      options.seed = kSeed + static_cast<unsigned>(batch * width);
+      std::string table;
+      llvm::raw_string_ostream tableStream(table);
+      EXPECT_TRUE(mlir::succeeded(checkModel(*module, options, tableStream)))
+          << "rows of " << width << ", batch " << batch << ":\n"
+          << table << diagnostics;
+    }
+  }
+}
+
 } // namespace
 } // namespace kiln::testing
