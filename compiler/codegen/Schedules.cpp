@@ -336,17 +336,22 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
   for (const RVar &w : window)
     if (const int64_t *extent = as_const_int(w.extent()))
       windowSize *= *extent;
-  int imagesPerTask = windowSize > 1 ? kImagesPerTask : 1;
+  // Blocks of 64 input channels, their weights staged (co_outer, below).
+  int64_t inputChannels = anchor.inputChannels;
+  bool blocked = anchor.order == "co_outer" && inputChannels >= 128 && inputChannels % 64 == 0;
+  int imagesPerTask = blocked && windowSize > 1 ? kImagesPerTask : 1;
   auto walk = [&](Stage stage, const std::string &order) {
     if (order == "rows_xo") {
       stage.reorder(cv, ci, xi, co, xo, y, n).fuse(y, n, task).parallel(task);
-    } else if (order == "co_outer") {
+    } else if (order == "co_outer" && imagesPerTask > 1) {
       // A task is a channel tile of up to kImagesPerTask images: each block of weights it
       // stages serves all of them.
       stage.split(n, no, ni, imagesPerTask, TailStrategy::GuardWithIf)
           .reorder(cv, ci, xi, xo, y, ni, no, co)
           .fuse(no, co, task)
           .parallel(task);
+    } else if (order == "co_outer") {
+      stage.reorder(cv, ci, xi, xo, y, n, co).fuse(n, co, task).parallel(task);
     } else {
       stage.reorder(cv, ci, xi, xo, co, y, n).fuse(y, n, task).parallel(task);
     }
@@ -363,7 +368,6 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     // block's weights (9×64×64 floats) serve every row and image from the cache instead of
     // being streamed again per row: at batch 1 the 512-channel layers went from ~105 to ~140
     // GFLOP/s (Zen 4).
-    int64_t inputChannels = anchor.inputChannels;
     accumulator.compute_at(output, task).store_in(MemoryType::Stack);
     scheduleAccumulatorInit(accumulator, width);
     Stage update = accumulator.update();
@@ -371,7 +375,6 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
         .split(ax, axo, axi, tileX, TailStrategy::GuardWithIf);
     std::vector<VarOrRVar> order{acv, ac, axi};
     RVar blocks("ci_block"), within("ci_within");
-    bool blocked = inputChannels >= 128 && inputChannels % 64 == 0;
     if (blocked)
       update.split(inputChannel, blocks, within, 64);
     order.push_back(blocked ? within : inputChannel);
@@ -379,9 +382,12 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
       order.push_back(w);
     order.push_back(axo);
     order.push_back(ay);
-    order.push_back(an);
+    if (imagesPerTask > 1) // the task's images inside each block
+      order.push_back(an);
     if (blocked)
       order.push_back(blocks);
+    if (imagesPerTask == 1)
+      order.push_back(an);
     update.reorder(order).vectorize(acv).unroll(ac).unroll(axi);
     // A block's weights (9×64×64 floats for a 3×3 conv) are copied, once per block, into a
     // contiguous buffer the rows then read: from the [KH][KW][I][O] weight a channel tile is
@@ -425,7 +431,7 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     Func padded = anchor.paddedInput;
     Func staged = padded.in(accumulator);
     std::vector<Var> s = staged.args(); // x, y, c, n; stored and walked channels innermost
-    if (anchor.order == "co_outer")
+    if (imagesPerTask > 1)
       staged.compute_at(accumulator, an);
     else
       staged.compute_at(output, task);
