@@ -13,6 +13,8 @@ packages=(
   libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools libhalide14-0-dev
   # tests, benchmarks and the runtime's libraries
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev nlohmann-json3-dev
+  # the ONNX frontend: the ONNX project's protobuf definitions, and its backend test data
+  libonnx-dev libprotobuf-dev libonnx-testdata
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # C cross compiler for --target=arm-64-linux
   # data for the LeNet app
   dataset-fashion-mnist

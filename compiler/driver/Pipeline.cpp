@@ -3,6 +3,7 @@
 
 #include "codegen/Codegen.h"
 #include "frontend/KilnParser.h"
+#include "frontend/OnnxImporter.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,7 +25,8 @@ void registerKilnDialects(DialectRegistry &registry) {
   registry.insert<nn::NNDialect, kernel::KernelDialect, func::FuncDialect>();
 }
 
-OwningOpRef<ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, MLIRContext *context) {
+OwningOpRef<ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, MLIRContext *context,
+                                InitialValues *values) {
   const llvm::MemoryBuffer *buffer = sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
   StringRef name = buffer->getBufferIdentifier();
   StringRef ext = llvm::sys::path::extension(name);
@@ -32,8 +34,12 @@ OwningOpRef<ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, MLIRContext *context
     return parseKilnModel(sourceMgr, context);
   if (ext == ".mlir")
     return parseSourceFile<ModuleOp>(sourceMgr, context);
+  if (ext == ".onnx") {
+    InitialValues ignored;
+    return importOnnxModel(sourceMgr, context, values ? *values : ignored);
+  }
   emitError(FileLineColLoc::get(context, name, 0, 0))
-      << "unknown model file kind '" << ext << "'; expected .kiln or .mlir";
+      << "unknown model file kind '" << ext << "'; expected .kiln, .onnx or .mlir";
   return nullptr;
 }
 

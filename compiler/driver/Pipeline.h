@@ -8,6 +8,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include "frontend/OnnxImporter.h"
+
 #include <string>
 
 namespace kiln {
@@ -42,9 +44,11 @@ struct PipelineOptions {
 // Every dialect a Kiln module may hold.
 void registerKilnDialects(mlir::DialectRegistry &registry);
 
-// Parses the main buffer of sourceMgr as a model: .kiln (Kiln's text format) or .mlir (nn
-// dialect), chosen by the buffer's file name. Diagnostics go to the context; null on error.
-mlir::OwningOpRef<mlir::ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, mlir::MLIRContext *context);
+// Parses the main buffer of sourceMgr as a model: .kiln (Kiln's text format), .onnx or .mlir
+// (nn dialect), chosen by the buffer's file name. An ONNX model's initializers go to `values`
+// (when given): the parameters' initial values. Diagnostics go to the context; null on error.
+mlir::OwningOpRef<mlir::ModuleOp> loadModel(llvm::SourceMgr &sourceMgr, mlir::MLIRContext *context,
+                                            InitialValues *values = nullptr);
 
 // The one pipeline kilnc, the packager, --check and kiln-opt (`--kiln-pipeline`) run:
 //   nn:      kiln-infer-shapes → canonicalize → CSE

@@ -16,6 +16,10 @@ namespace kiln {
 mlir::OwningOpRef<mlir::ModuleOp> parseKilnModel(llvm::SourceMgr &sourceMgr,
                                                  mlir::MLIRContext *context);
 
+// A model's name from its file: the stem as a C identifier (the library's symbols derive from
+// it): lenet.kiln and lenet.onnx are both `lenet`.
+std::string modelNameForFile(llvm::StringRef filename);
+
 } // namespace kiln
 
 #endif // KILN_FRONTEND_KILNPARSER_H

@@ -198,8 +198,7 @@ LogicalResult ModelBuilder::buildLoss(func::FuncOp forward) {
   return success();
 }
 
-// The module's name: the file's stem as an identifier (C symbols are derived from it).
-static std::string moduleNameFor(StringRef filename) {
+std::string kiln::modelNameForFile(StringRef filename) {
   std::string name = llvm::sys::path::stem(filename).str();
   for (char &c : name)
     if (!llvm::isAlnum(c) && c != '_')
@@ -234,7 +233,7 @@ OwningOpRef<ModuleOp> kiln::parseKilnModel(llvm::SourceMgr &sourceMgr, MLIRConte
   bool printOp = context->shouldPrintOpOnDiagnostic();
   context->printOpOnDiagnostic(false);
   OwningOpRef<ModuleOp> module =
-      ModelBuilder(graph, locator, instances).build(moduleNameFor(locator.getFilename()));
+      ModelBuilder(graph, locator, instances).build(modelNameForFile(locator.getFilename()));
   context->printOpOnDiagnostic(printOp);
   return module;
 }

@@ -357,6 +357,7 @@ std::string emitDriver(const LibraryProgram &library, const EmitInfo &info) {
       {"CHUNK", std::to_string(chunk)},
       {"CHUNK_DOC", chunkDoc},
       {"SEED", std::to_string(info.seed)},
+      {"WEIGHTS_FROM_MODEL", info.weightsFromModel ? "1" : "0"},
       {"GPU", info.gpu ? "1" : "0"},
       {"TRAIN", library.train ? "1" : "0"},
       {"OPTIMIZER", optimizer},

@@ -33,6 +33,9 @@ const char *const kDriverPrologue = R"(/* @MODEL@_driver.c: the host side of mod
 /* The most samples the forward kernels process at once: @CHUNK_DOC@ */
 #define CHUNK @CHUNK@LL
 #define SEED @SEED@ULL
+/* 1: the initial weights came from the model file (an ONNX model's initializers), so a weights
+ * file is required. */
+#define WEIGHTS_FROM_MODEL @WEIGHTS_FROM_MODEL@
 /* The Halide target the kernels were compiled for, and the CPU features (LLVM's names) their
  * code may use: @MODEL@_create refuses a CPU that lacks one, rather than die of SIGILL. */
 #define HALIDE_TARGET "@HALIDE_TARGET@"
@@ -440,9 +443,17 @@ kiln_status @MODEL@_create(const kiln_options *options, @MODEL@ **out_model) {
     snprintf(message, sizeof message, "%s", kiln_last_error());
     return kiln_fail(status, "@MODEL@_create: %s", message);
   }
+#if WEIGHTS_FROM_MODEL
+  if (!options->weights_path || !options->weights_path[0])
+    return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_create: weights_path is %s; this model's "
+                     "weights came from its model file: give the @MODEL@.safetensors kilnc "
+                     "wrote",
+                     options->weights_path ? "empty" : "NULL");
+#else
   if (options->weights_path && !options->weights_path[0])
     return kiln_fail(KILN_INVALID_ARGUMENT, "@MODEL@_create: weights_path is empty; give a "
                      "safetensors file, or NULL for the model's initial weights");
+#endif
 #if GPU
   if (options->device < 0)
     return kiln_fail(KILN_INVALID_ARGUMENT,

@@ -20,6 +20,9 @@ struct EmitInfo {
   std::string cpuFeatures;  // comma-separated CPU features the code needs (checked at create)
   uint64_t seed = 0;  // of the default initial weights
   bool gpu = false;   // kernels run on CUDA: keep device copies, copy outputs back
+  // The initial weights came from the model file (an ONNX model's initializers), not from the
+  // seed: the library needs a weights file (the <model>.safetensors kilnc wrote).
+  bool weightsFromModel = false;
 };
 
 // <model>.h: C99 and C++, includes only "kiln/runtime.h".

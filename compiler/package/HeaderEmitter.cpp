@@ -120,9 +120,7 @@ typedef struct @MODEL@ @MODEL@;
 /* Creates a model. options may be NULL (the defaults of kiln_options_init):
  *  - weights_path: a safetensors file holding every parameter under its PyTorch state_dict name
  *    (@FIRST_PARAMETER@, ...) as f32 with the model's shapes; other tensors are ignored.@LOAD_DOC@
- *    NULL:
- *    PyTorch's default initialization from seed @SEED@, the same values as the @MODEL@.safetensors
- *    kilnc wrote.
+ *    @NULL_WEIGHTS_DOC@
  *  - num_threads: the kernels' thread count, 1 to KILN_MAX_THREADS (0: $KILN_NUM_THREADS, which
  *    must then be such a count, or else every processor).
  *  - device: @DEVICE_DOC@
@@ -197,6 +195,13 @@ std::string emitHeader(const LibraryProgram &library, const EmitInfo &info) {
       {"SOURCE", info.source},
       {"TARGET", info.target},
       {"SEED", std::to_string(info.seed)},
+      {"NULL_WEIGHTS_DOC",
+       info.weightsFromModel
+           ? "NULL is refused (KILN_INVALID_ARGUMENT): the weights came from " + info.source +
+                 ";\n *    pass the " + program.name + ".safetensors kilnc wrote beside the library."
+           : "NULL: PyTorch's default initialization from seed " + std::to_string(info.seed) +
+                 ", the same values as the\n *    " + program.name +
+                 ".safetensors kilnc wrote."},
       {"NUM_PARAMETERS", std::to_string(program.parameters.size())},
       {"NUM_WEIGHTS", std::to_string(weights)},
       {"FIRST_PARAMETER", program.parameters.empty() ? "none" : program.parameters[0].name},

@@ -197,7 +197,8 @@ struct Build {
     package::EmitInfo info{sourceName(module), target.name,
                            target.halide.to_string(),
                            llvm::join(codegen::requiredCpuFeatures(target.halide), ","),
-                           options.seed, target.gpu};
+                           options.seed, target.gpu,
+                           options.initialValues && !options.initialValues->empty()};
     std::string header = name + ".h", driver = name + "_driver.c",
                 exporter = name + "_export.c";
     std::string driverText = package::emitDriver(library, info);
@@ -247,8 +248,21 @@ struct Build {
     // a state_dict PyTorch's load_state_dict takes.
     std::vector<package::Parameter> parameters(library.state.begin(),
                                                library.state.begin() + library.numRequired());
-    if (failed(package::writeWeights(path(weights), parameters,
-                                     package::initialWeights(parameters, options.seed), loc)))
+    std::vector<std::vector<float>> initial = package::initialWeights(parameters, options.seed);
+    if (options.initialValues)
+      for (auto [i, parameter] : llvm::enumerate(parameters)) {
+        auto given = options.initialValues->find(parameter.name);
+        if (given == options.initialValues->end())
+          continue;
+        if (given->second.size() != initial[i].size()) {
+          emitError(loc) << "the initial value of '" << parameter.name << "' holds "
+                         << given->second.size() << " values; the parameter has "
+                         << initial[i].size();
+          return failure();
+        }
+        initial[i] = given->second;
+      }
+    if (failed(package::writeWeights(path(weights), parameters, initial, loc)))
       return failure();
     published.push_back(weights);
     return published;

@@ -6,6 +6,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
+#include "frontend/OnnxImporter.h"
+
 #include <cstdint>
 #include <string>
 
@@ -27,6 +29,8 @@ struct PackageOptions {
   std::string optimizer = "sgd";
   // "kiln" (Kiln's schedules) or "auto" (Halide's Mullapudi2016 autoscheduler, for comparison).
   std::string schedule = "kiln";
+  // Initial values by parameter name (an ONNX model's initializers), instead of the seed's.
+  const InitialValues *initialValues = nullptr;
 };
 
 // The C identifier the model's files and functions are named after: the module's name

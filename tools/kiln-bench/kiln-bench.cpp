@@ -186,6 +186,14 @@ void *createModel(const kiln_run::ModelLibrary &library) {
   kiln_options options;
   kiln_options_init(&options);
   options.num_threads = bench->flags.threads;
+  // The weights kilnc wrote beside the library (lib<model>.so, <model>.safetensors): the seed's
+  // for a .kiln model, an ONNX model's own initializers (whose library requires the file).
+  const std::string &so = library.path();
+  size_t slash = so.rfind('/'), start = slash == std::string::npos ? 0 : slash + 1;
+  std::string file = so.substr(start), weights = so.substr(0, start);
+  if (file.rfind("lib", 0) == 0 && file.size() > 6 && file.compare(file.size() - 3, 3, ".so") == 0)
+    weights += file.substr(3, file.size() - 6) + ".safetensors";
+  options.weights_path = weights.c_str();
   void *model = nullptr;
   if (library.adoptError(library.desc().create(&options, &model), "create") != KILN_OK)
     return nullptr;

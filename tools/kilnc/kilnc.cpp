@@ -1,4 +1,4 @@
-// kilnc: compiles a model file (.kiln or .mlir) into IR text or, with `-o DIR/`, into the
+// kilnc: compiles a model file (.kiln, .onnx or .mlir) into IR text or, with `-o DIR/`, into the
 // model's library. A thin main over compiler/driver and compiler/package.
 #include "codegen/Codegen.h"
 #include "codegen/HostTarget.h"
@@ -32,7 +32,7 @@ enum class Emit { NN, Kernel, Summary };
 cl::OptionCategory kilncCategory("kilnc options");
 
 struct Flags {
-  cl::opt<std::string> input{cl::cat(kilncCategory), cl::Positional, cl::desc("<model.kiln | model.mlir>")};
+  cl::opt<std::string> input{cl::cat(kilncCategory), cl::Positional, cl::desc("<model.kiln | model.onnx | model.mlir>")};
   cl::opt<std::string> output{cl::cat(kilncCategory), 
       "o",
       cl::desc("Output file (default: stdout); a directory (existing, or ending in '/') "
@@ -116,11 +116,15 @@ LogicalResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, const Fl
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   kiln::SourceDiagnosticHandler diagnostics(sourceMgr, &context, llvm::errs());
 
-  OwningOpRef<ModuleOp> module = kiln::loadModel(sourceMgr, &context);
+  kiln::InitialValues initialValues;
+  OwningOpRef<ModuleOp> module = kiln::loadModel(sourceMgr, &context, &initialValues);
   if (!module)
     return failure();
-  if (wantsLibrary(flags))
-    return kiln::packageModel(*module, packageOptions(flags));
+  if (wantsLibrary(flags)) {
+    kiln::PackageOptions options = packageOptions(flags);
+    options.initialValues = &initialValues;
+    return kiln::packageModel(*module, options);
+  }
   kiln::PipelineOptions options;
   options.printIRAfterAll = flags.printIRAfterAll;
   options.dumpIRDir = flags.dumpIR;
