@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Fuzzes every reader of files written by others (tests/fuzz: the .kiln frontend through
-# verification, safetensors, IDX plain and gzip, .npy) with libFuzzer under AddressSanitizer and
+# Fuzzes every reader of files written by others (tests/fuzz: the .kiln and ONNX frontends
+# through verification, safetensors, IDX plain and gzip, .npy) with libFuzzer under AddressSanitizer and
 # UndefinedBehaviorSanitizer, one target after the other.
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]    (default 60 s; kiln safetensors idx npy)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]    (default 60 s; kiln onnx safetensors idx npy)
 #
 # Each target starts from its seed corpus (tests/fuzz/make_seeds.py: the repository's models and
 # .kiln tests, small valid binary files) and the committed regressions, and grows its corpus in
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kiln safetensors idx npy)
+[ ${#targets[@]} -gt 0 ] || targets=(kiln onnx safetensors idx npy)
 
 scripts/setup.sh fuzz
 CC=clang CXX=clang++ cmake -G Ninja -S . -B build-fuzz -DKILN_FUZZ=ON \

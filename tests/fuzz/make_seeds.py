@@ -29,6 +29,16 @@ def kiln_seeds(root, out):
                                     os.path.join(out, rel.replace("/", "_")))
 
 
+def onnx_seeds(root, out):
+    # The ONNX test files under 64 KiB (not the 1.7 MB LeNet: libFuzzer sizes its inputs by
+    # the largest seed).
+    folder = os.path.join(root, "tests/lit/frontend/Inputs/onnx")
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name.endswith(".onnx") and os.path.getsize(path) < 65536:
+            shutil.copyfile(path, os.path.join(out, name))
+
+
 def safetensors(tensors, metadata=None):
     """tensors: [(name, dtype, shape, bytes)] -> a safetensors file."""
     header, data = {}, b""
@@ -112,10 +122,11 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: make_seeds.py REPO_ROOT OUT_DIR")
     root, out = sys.argv[1], sys.argv[2]
-    for name in ("kiln", "safetensors", "idx", "npy"):
+    for name in ("kiln", "onnx", "safetensors", "idx", "npy"):
         shutil.rmtree(os.path.join(out, name), ignore_errors=True)
         os.makedirs(os.path.join(out, name))
     kiln_seeds(root, os.path.join(out, "kiln"))
+    onnx_seeds(root, os.path.join(out, "onnx"))
     safetensors_seeds(os.path.join(out, "safetensors"))
     idx_seeds(os.path.join(out, "idx"))
     npy_seeds(os.path.join(out, "npy"))
