@@ -8,6 +8,8 @@ tests never run it, nor need PyTorch or a package from the Python registry).
 - lenet.onnx: the lecture's LeNet (models/lenet.kiln) in PyTorch, exported by torch.onnx.export
   (opset 18, batch dynamic, weights inside the file); lenet.x.npy two input images and
   lenet.y.npy ONNX Runtime's logits for them.
+- tinyresnet.onnx: ResNet-18's pattern in small (stem, max pooling, a basic and a strided block,
+  adaptive pooling, classifier), exported and checked the same way.
 - zoo.onnx: one of each op the importer maps, made with onnx.helper (opset 13); zoo.x.npy three
   inputs and zoo.y.npy ONNX Runtime's outputs.
 - the rest: small graphs made with onnx.helper, each broken in one way (or several, for the
@@ -41,6 +43,65 @@ def lenet(out):
     y = session.run(None, {"data": x.numpy()})[0]
     np.save(os.path.join(out, "lenet.x.npy"), x.numpy())
     np.save(os.path.join(out, "lenet.y.npy"), y)
+
+
+def tinyresnet(out):
+    """ResNet-18's pattern in small (torchvision's names): a 7×7/2 stem with batch norm and
+    max pooling, a basic block, a strided block with a 1×1 downsample, adaptive average
+    pooling and the classifier; exported as LeNet is, with ONNX Runtime's outputs."""
+    import onnxruntime
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                                nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            y = torch.relu(self.bn1(self.conv1(x)))
+            y = self.bn2(self.conv2(y))
+            return torch.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+    class TinyResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 8, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(8)
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            self.layer1 = Block(8, 8, 1)
+            self.layer2 = Block(8, 16, 2)
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
+            x = self.layer2(self.layer1(x))
+            return self.fc(self.avgpool(x).flatten(1))
+
+    torch.manual_seed(0)
+    model = TinyResNet()
+    for m in model.modules():  # statistics that are not the identity
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    x = torch.rand(3, 3, 32, 32)
+    path = os.path.join(out, "tinyresnet.onnx")
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    torch.onnx.export(model, (x,), path, opset_version=18, dynamo=True, external_data=False,
+                      input_names=["images"], output_names=["logits"],
+                      dynamic_shapes={"x": {0: batch}})
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    np.save(os.path.join(out, "tinyresnet.x.npy"), x.numpy())
+    np.save(os.path.join(out, "tinyresnet.y.npy"), session.run(None, {"images": x.numpy()})[0])
 
 
 def save(out, name, nodes, inputs, outputs, initializers=(), opset=13):
@@ -150,3 +211,4 @@ if __name__ == "__main__":
     broken(out)
     zoo(out)
     lenet(out)
+    tinyresnet(out)
