@@ -29,7 +29,9 @@ namespace nn = kiln::nn;
 namespace kiln {
 namespace {
 
-constexpr int64_t kMinOpset = 7, kMaxOpset = 18;
+// Opset 6 too: ONNX's backend data converted from PyTorch (libonnx-testdata) uses it; its
+// forms of the ops below differ from opset 7's only in attributes the checks reject.
+constexpr int64_t kMinOpset = 6, kMaxOpset = 18;
 
 // A decoded tensor (an initializer, or a Constant node's value): floats or 64-bit integers.
 struct Tensor {
@@ -568,9 +570,10 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   SmallVector<Value> results;
   for (const onnx::ValueInfoProto &output : graph.output()) {
     Value v = tensors.lookup(output.name());
-    if (!v) {
-      emitError(fileLoc()) << "graph output '" << output.name()
-                           << "' is a constant; Kiln's outputs are computed tensors";
+    if (!v || isa<BlockArgument>(v)) {
+      emitError(fileLoc()) << "graph output '" << output.name() << "' is "
+                           << (v ? "a graph input unchanged" : "a constant")
+                           << "; Kiln's outputs are computed tensors";
       return nullptr;
     }
     results.push_back(v);
@@ -781,6 +784,8 @@ void checkBatchNorm(const Importer &im, const onnx::NodeProto &node,
     why.push_back("training_mode 1 is not supported: Kiln derives training from inference");
   if (findAttr(node, "spatial") && intAttr(node, "spatial", 1) != 1)
     why.push_back("spatial 0 is not supported");
+  if (findAttr(node, "is_test") && intAttr(node, "is_test", 0) == 0)
+    why.push_back("is_test 0 (training) is not supported: Kiln derives training from inference");
 }
 
 LogicalResult buildBatchNorm(Importer &im, const onnx::NodeProto &node) {
@@ -1020,6 +1025,8 @@ void checkDropout(const Importer &im, const onnx::NodeProto &node, std::vector<s
   onlyFirstOutput(node, why);
   if (node.input_size() > 2 && !node.input(2).empty())
     why.push_back("a training_mode input is not supported (inference: Dropout is the identity)");
+  if (findAttr(node, "is_test") && intAttr(node, "is_test", 0) == 0)
+    why.push_back("is_test 0 (training) is not supported (inference: Dropout is the identity)");
 }
 
 void checkConstant(const Importer &, const onnx::NodeProto &node, std::vector<std::string> &why) {

@@ -151,7 +151,7 @@ def broken(out):
                          data_location=TensorProto.EXTERNAL)
     escape.external_data.add(key="location", value="../../secret.bin")
     save(out, "escape", [conv], [x], [tensor("c", ["N", 4, 8, 8])], [escape])
-    save(out, "oldopset", [conv], [x], [tensor("c", ["N", 4, 8, 8])], [w], opset=6)
+    save(out, "oldopset", [conv], [x], [tensor("c", ["N", 4, 8, 8])], [w], opset=5)
     save(out, "symbolic", [conv], [tensor("x", ["N", 3, "H", 8])],
          [tensor("c", ["N", 4, 8, 8])], [w])
     save(out, "mismatch", [helper.make_node("Conv", ["x", "w"], ["c"], name="conv1")], [x],
