@@ -2,6 +2,7 @@
 // the nn dialect's shape inference) and the verifier of the module it builds. Any input must
 // give diagnostics or a valid module, never a crash, a hang, unbounded recursion or an
 // out-of-bounds access; a module the frontend returns must verify.
+#include "FuzzContext.h"
 #include "frontend/KilnParser.h"
 #include "kiln/Dialect/NN/NNDialect.h"
 
@@ -12,27 +13,8 @@
 
 #include <memory>
 
-namespace {
-
-// Types, attributes and locations are uniqued in the context for its lifetime: a fresh one
-// every so many inputs keeps a long run's memory bounded without paying for one per input.
-constexpr int kInputsPerContext = 2000;
-
-mlir::MLIRContext &context() {
-  static std::unique_ptr<mlir::MLIRContext> context;
-  static int uses = 0;
-  if (!context || ++uses == kInputsPerContext) {
-    uses = 0;
-    context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
-    context->loadDialect<kiln::nn::NNDialect, mlir::func::FuncDialect>();
-  }
-  return *context;
-}
-
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  mlir::MLIRContext &ctx = context();
+  mlir::MLIRContext &ctx = kiln::fuzz::context();
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(

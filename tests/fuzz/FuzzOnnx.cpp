@@ -2,6 +2,7 @@
 // the op table's builders with the nn dialect's shape inference) and the verifier of the module
 // it builds. Any input must give diagnostics or a valid module, never a crash, a hang or an
 // out-of-bounds access; a module the importer returns must verify.
+#include "FuzzContext.h"
 #include "frontend/OnnxImporter.h"
 #include "kiln/Dialect/NN/NNDialect.h"
 
@@ -12,26 +13,8 @@
 
 #include <memory>
 
-namespace {
-
-// As in FuzzKiln.cpp: a fresh context every so many inputs bounds a long run's memory.
-constexpr int kInputsPerContext = 2000;
-
-mlir::MLIRContext &context() {
-  static std::unique_ptr<mlir::MLIRContext> context;
-  static int uses = 0;
-  if (!context || ++uses == kInputsPerContext) {
-    uses = 0;
-    context = std::make_unique<mlir::MLIRContext>(mlir::MLIRContext::Threading::DISABLED);
-    context->loadDialect<kiln::nn::NNDialect, mlir::func::FuncDialect>();
-  }
-  return *context;
-}
-
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  mlir::MLIRContext &ctx = context();
+  mlir::MLIRContext &ctx = kiln::fuzz::context();
   llvm::SourceMgr sourceMgr;
   // A folder that does not exist: external data never reads a file of the machine.
   sourceMgr.AddNewSourceBuffer(
