@@ -12,6 +12,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cassert>
+#include <cmath>
 #include <iterator>
 
 using namespace Halide;
@@ -335,6 +336,16 @@ FailureOr<LoweredOp> lowerDense(nn::DenseOp op, const std::vector<TensorFunc> &i
   return lowered;
 }
 
+// min(max(x, lo), hi), an infinite bound (absent in ONNX's Clip) left out rather than written as
+// a constant that not every Halide backend prints.
+Expr clipExpr(Expr x, float lo, float hi) {
+  if (std::isfinite(lo))
+    x = max(x, lo);
+  if (std::isfinite(hi))
+    x = min(x, hi);
+  return x;
+}
+
 FailureOr<LoweredOp> lowerElementwise(mlir::Operation *op, const std::vector<TensorFunc> &in,
                                       const std::string &name) {
   std::vector<int64_t> shape = resultShape(op);
@@ -347,6 +358,12 @@ FailureOr<LoweredOp> lowerElementwise(mlir::Operation *op, const std::vector<Ten
                    // Halide's tanh calls scalar libm; this form vectorizes (|error| < 1e-6).
                    .Case([&](nn::TanhOp) { return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f); })
                    .Case([&](nn::SigmoidOp) { return 1.0f / (1.0f + fast_exp(-x)); })
+                   .Case([&](nn::LeakyReluOp op) {
+                     return select(x > 0.0f, x, op.getAlpha().convertToFloat() * x);
+                   })
+                   .Case([&](nn::ClipOp op) {
+                     return clipExpr(x, op.getMin().convertToFloat(), op.getMax().convertToFloat());
+                   })
                    .Default([&](mlir::Operation *) { return Expr(); });
   Func f(name);
   f(halideOrder(v)) = value;
@@ -431,7 +448,7 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
       .Case([&](nn::GlobalAvgPoolOp pool) { return lowerGlobalPool(pool, in[0], name, false); })
       .Case([&](nn::BatchNormOp bn) { return lowerBatchNorm(bn, in, name); })
       .Case([&](nn::DenseOp dense) { return lowerDense(dense, in, ctx); })
-      .Case<nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp>(
+      .Case<nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp>(
           [&](mlir::Operation *e) { return lowerElementwise(e, in, name); })
       .Case([&](nn::FlattenOp flatten) { return lowerFlatten(flatten, in[0], name); })
       .Case([&](nn::SoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/false); })
@@ -444,7 +461,8 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
             nn::BatchNormTrainBackwardDataOp, nn::BatchNormTrainBackwardWeightOp,
             nn::SoftmaxCrossEntropyOp, nn::SoftmaxCrossEntropyBackwardOp, nn::SoftmaxBackwardOp,
             nn::LogSoftmaxBackwardOp, nn::ReluBackwardOp, nn::TanhBackwardOp,
-            nn::SigmoidBackwardOp, nn::ReshapeOp, nn::MomentumUpdateOp, nn::SgdStepOp,
+            nn::SigmoidBackwardOp, nn::LeakyReluBackwardOp, nn::ClipBackwardOp, nn::ReshapeOp,
+            nn::MomentumUpdateOp, nn::SgdStepOp,
             nn::AdamMomentOp, nn::AdamStepOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>(
           [&](auto training) { return lower(training, in, ctx); })
       .Default([&](mlir::Operation *other) -> FailureOr<LoweredOp> {

@@ -6,6 +6,8 @@
 #include "codegen/Lowering.h"
 #include "codegen/Schedules.h"
 
+#include <cmath>
+
 using namespace Halide;
 using mlir::FailureOr;
 
@@ -60,6 +62,27 @@ FailureOr<LoweredOp> lower(nn::SigmoidBackwardOp op, const Operands &in,
   return elementwise(op, ctx, [&](const std::vector<Expr> &i) {
     Expr y = in[0].at(i);
     return in[1].at(i) * y * (1.0f - y);
+  });
+}
+
+FailureOr<LoweredOp> lower(nn::LeakyReluBackwardOp op, const Operands &in,
+                           const LoweringContext &ctx) {
+  float alpha = op.getAlpha().convertToFloat();
+  return elementwise(op, ctx, [&](const std::vector<Expr> &i) {
+    return select(in[0].at(i) > 0.0f, in[1].at(i), alpha * in[1].at(i));
+  });
+}
+
+FailureOr<LoweredOp> lower(nn::ClipBackwardOp op, const Operands &in, const LoweringContext &ctx) {
+  float lo = op.getMin().convertToFloat(), hi = op.getMax().convertToFloat();
+  return elementwise(op, ctx, [&](const std::vector<Expr> &i) {
+    // An infinite bound (absent in ONNX's Clip) holds for every x but NaN: left out.
+    Expr x = in[0].at(i), inside = Internal::const_true();
+    if (std::isfinite(lo))
+      inside = x >= lo;
+    if (std::isfinite(hi))
+      inside = inside && x <= hi;
+    return select(inside, in[1].at(i), 0.0f);
   });
 }
 

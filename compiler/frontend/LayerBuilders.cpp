@@ -5,6 +5,9 @@
 #include "kiln/Dialect/NN/NNDialect.h"
 #include "kiln/Dialect/NN/ShapeFormulas.h"
 
+#include <cstdio>
+#include <limits>
+
 using namespace kiln;
 using namespace mlir;
 using llvm::SMLoc;
@@ -358,6 +361,31 @@ FailureOr<Value> kiln::buildTanh(LayerBuildContext &ctx) {
 
 FailureOr<Value> kiln::buildSigmoid(LayerBuildContext &ctx) {
   return createUnary<nn::SigmoidOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
+}
+
+FailureOr<Value> kiln::buildLeakyRelu(LayerBuildContext &ctx) {
+  return ctx.finish(ctx.builder.create<nn::LeakyReluOp>(
+      ctx.loc, unranked(ctx.builder), ctx.inputs[0],
+      ctx.builder.getF32FloatAttr(static_cast<float>(ctx.number("negative_slope", 0.01)))));
+}
+
+FailureOr<Value> kiln::buildClip(LayerBuildContext &ctx) {
+  double lo = ctx.number("min", -std::numeric_limits<double>::infinity());
+  double hi = ctx.number("max", std::numeric_limits<double>::infinity());
+  if (lo > hi) {
+    auto text = [](double v) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%g", v);
+      return std::string(buffer);
+    };
+    ctx.emitError(ctx.attrLoc("min"))
+        << "Clip's min (" << text(lo) << ") is above its max (" << text(hi) << ")";
+    return failure();
+  }
+  OpBuilder &b = ctx.builder;
+  return ctx.finish(b.create<nn::ClipOp>(ctx.loc, unranked(b), ctx.inputs[0],
+                                          b.getF32FloatAttr(static_cast<float>(lo)),
+                                          b.getF32FloatAttr(static_cast<float>(hi))));
 }
 
 FailureOr<Value> kiln::buildFlatten(LayerBuildContext &ctx) {

@@ -52,6 +52,8 @@ mlir::FailureOr<mlir::Value> buildActivation(LayerBuildContext &ctx);
 mlir::FailureOr<mlir::Value> buildRelu(LayerBuildContext &ctx);
 mlir::FailureOr<mlir::Value> buildTanh(LayerBuildContext &ctx);
 mlir::FailureOr<mlir::Value> buildSigmoid(LayerBuildContext &ctx);
+mlir::FailureOr<mlir::Value> buildLeakyRelu(LayerBuildContext &ctx);
+mlir::FailureOr<mlir::Value> buildClip(LayerBuildContext &ctx);
 mlir::FailureOr<mlir::Value> buildFlatten(LayerBuildContext &ctx);
 mlir::FailureOr<mlir::Value> buildAdd(LayerBuildContext &ctx);
 mlir::FailureOr<mlir::Value> buildSoftmax(LayerBuildContext &ctx);

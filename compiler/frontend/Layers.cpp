@@ -4,6 +4,9 @@
 
 #include "frontend/LayerBuilders.h"
 
+#include <cmath>
+#include <limits>
+
 using namespace kiln;
 using llvm::StringRef;
 using mlir::failure;
@@ -54,6 +57,11 @@ const AttrSpec kDenseAttrs[] = {
 
 const AttrSpec kActivationAttrs[] = {{"activation", "act_type", kActivation, true}};
 const AttrSpec kAddAttrs[] = {{"activation", "", kActivation, false}};
+const AttrSpec kLeakyReluAttrs[] = {{"negative_slope", "alpha", AttrType::Float32, false}};
+const AttrSpec kClipAttrs[] = {
+    {"min", "min_val", AttrType::Float32, false},
+    {"max", "max_val", AttrType::Float32, false},
+};
 const AttrSpec kSoftmaxAttrs[] = {{"axis", "dim", AttrType::Axis, false}};
 
 const LayerSpec kLayers[] = {
@@ -78,6 +86,8 @@ const LayerSpec kLayers[] = {
     {"Relu", 0, {}, 0, 1, 1, buildRelu},
     {"Tanh", 0, {}, 0, 1, 1, buildTanh},
     {"Sigmoid", 0, {}, 0, 1, 1, buildSigmoid},
+    {"LeakyRelu", 0, kLeakyReluAttrs, 1, 1, 1, buildLeakyRelu},
+    {"Clip", 0, kClipAttrs, 2, 1, 1, buildClip},
     {"Flatten", 0, {}, 0, 1, 1, buildFlatten},
     {"Add", 0, kAddAttrs, 0, 2, 0, buildAdd},
     {"Softmax", 0, kSoftmaxAttrs, 1, 1, 1, buildSoftmax},
@@ -216,6 +226,11 @@ FailureOr<AttrValue> kiln::convertAttribute(const Constant &value, const AttrSpe
   case AttrType::PositiveFloat:
     if (!value.isNumber() || !(value.asDouble() > 0.0))
       return mismatch("a positive number");
+    result.number = value.asDouble();
+    return result;
+  case AttrType::Float32:
+    if (!value.isNumber() || !(std::fabs(value.asDouble()) <= std::numeric_limits<float>::max()))
+      return mismatch("a number within float32's range");
     result.number = value.asDouble();
     return result;
   case AttrType::Fraction:

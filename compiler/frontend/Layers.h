@@ -18,6 +18,7 @@ enum class AttrType {
   Bool,
   PositiveFloat, // epsilon
   Fraction,      // momentum, in [0, 1]
+  Float32,       // negative_slope, clip bounds: any number float32 holds
   Activation,    // none, relu, tanh, sigmoid (quoted or bare)
   Axis,          // an integer, negative counting from the end
 };

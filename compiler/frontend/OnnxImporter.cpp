@@ -20,8 +20,11 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
+#include <set>
 
 using namespace mlir;
 namespace nn = kiln::nn;
@@ -128,8 +131,9 @@ public:
     return diag;
   }
   bool isInitializer(const std::string &name) const { return initializers.count(name) > 0; }
+  // An initializer or a Constant node's output (known from checkGraph on, before it is built).
   bool isConstant(const std::string &name) const {
-    return isInitializer(name) || constants.count(name) > 0;
+    return isInitializer(name) || constantOutputs.count(name) > 0;
   }
   // The input's value in @forward; null for an initializer or constant.
   Value value(const std::string &name) const { return tensors.lookup(name); }
@@ -176,6 +180,7 @@ private:
   InitialValues &values;
   std::map<std::string, const onnx::TensorProto *> initializers;
   std::map<std::string, Tensor> decoded, constants;
+  std::set<std::string> constantOutputs;
   llvm::StringMap<Value> tensors;
   llvm::StringMap<Value> parameters;
   llvm::StringMap<bool> transposedParameters;
@@ -449,6 +454,10 @@ LogicalResult Importer::checkGraph(const onnx::GraphProto &graph) {
       reasons.push_back("has no output");
     if (spec != table.end() && reasons.empty())
       spec->second.check(*this, node, reasons);
+    bool passesConstant = node.op_type() == "Identity" && node.input_size() > 0 &&
+                          isConstant(node.input(0)); // buildIdentity keeps it a constant
+    if ((node.op_type() == "Constant" || passesConstant) && reasons.empty())
+      constantOutputs.insert(node.output(0));
     for (const std::string &reason : reasons) {
       error(node) << reason;
       ok = false;
@@ -774,6 +783,59 @@ template <typename OpTy> LogicalResult buildUnary(Importer &im, const onnx::Node
   return im.finish(node, im.builder.create<OpTy>(im.loc(), im.unranked(), input));
 }
 
+LogicalResult buildLeakyRelu(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<Value> in = im.input(node, 0);
+  if (failed(in))
+    return failure();
+  float alpha = floatAttr(node, "alpha", 0.01f);
+  if (!std::isfinite(alpha)) {
+    im.error(node) << "alpha must be finite, got " << alpha;
+    return failure();
+  }
+  return im.finish(node, im.builder.create<nn::LeakyReluOp>(im.loc(), im.unranked(), *in,
+                                                            im.builder.getF32FloatAttr(alpha)));
+}
+
+// Clip's bounds: attributes min and max before opset 11, optional constant scalar inputs 1 and 2
+// since. An absent bound is infinite.
+void checkClip(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
+  for (int i : {1, 2})
+    if (node.input_size() > i && !node.input(i).empty() && !im.isConstant(node.input(i)))
+      why.push_back(std::string("the ") + (i == 1 ? "min" : "max") +
+                    " bound must be a constant (an initializer or a Constant)");
+}
+
+LogicalResult buildClip(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<Value> in = im.input(node, 0);
+  if (failed(in))
+    return failure();
+  float bounds[2] = {-std::numeric_limits<float>::infinity(),
+                     std::numeric_limits<float>::infinity()};
+  if (im.opset < 11) {
+    bounds[0] = floatAttr(node, "min", bounds[0]);
+    bounds[1] = floatAttr(node, "max", bounds[1]);
+  }
+  for (int i : {1, 2}) {
+    if (node.input_size() <= i || node.input(i).empty())
+      continue;
+    FailureOr<const Tensor *> bound = im.constant(node, node.input(i));
+    if (failed(bound))
+      return failure();
+    if (!(*bound)->isFloat || (*bound)->floats.size() != 1) {
+      im.error(node) << (i == 1 ? "min" : "max") << " must be one float32 value";
+      return failure();
+    }
+    bounds[i - 1] = (*bound)->floats[0];
+  }
+  if (std::isnan(bounds[0]) || std::isnan(bounds[1])) {
+    im.error(node) << "a bound is NaN";
+    return failure();
+  }
+  return im.finish(node, im.builder.create<nn::ClipOp>(im.loc(), im.unranked(), *in,
+                                                       im.builder.getF32FloatAttr(bounds[0]),
+                                                       im.builder.getF32FloatAttr(bounds[1])));
+}
+
 void checkBatchNorm(const Importer &im, const onnx::NodeProto &node,
                     std::vector<std::string> &why) {
   if (node.input_size() != 5)
@@ -1033,9 +1095,10 @@ void checkConstant(const Importer &, const onnx::NodeProto &node, std::vector<st
   const onnx::AttributeProto *value = findAttr(node, "value");
   if (!value || value->type() != onnx::AttributeProto::TENSOR)
     why.push_back("only a tensor 'value' is supported");
-  else if (value->t().data_type() != onnx::TensorProto::INT64)
+  else if (value->t().data_type() != onnx::TensorProto::INT64 &&
+           value->t().data_type() != onnx::TensorProto::FLOAT)
     why.push_back(std::string("a Constant of ") + typeName(value->t().data_type()) +
-                  " is not supported (only int64 shapes)");
+                  " is not supported (only int64 and float32)");
 }
 
 LogicalResult buildConstant(Importer &im, const onnx::NodeProto &node) {
@@ -1060,6 +1123,8 @@ const llvm::StringMap<OpSpec> &opTable() {
       {"Relu", {1, noCheck, buildUnary<nn::ReluOp>}},
       {"Tanh", {1, noCheck, buildUnary<nn::TanhOp>}},
       {"Sigmoid", {1, noCheck, buildUnary<nn::SigmoidOp>}},
+      {"LeakyRelu", {1, noCheck, buildLeakyRelu}},
+      {"Clip", {1, checkClip, buildClip}},
       {"Softmax", {1, noCheck, buildSoftmax<nn::SoftmaxOp>}},
       {"LogSoftmax", {1, noCheck, buildSoftmax<nn::LogSoftmaxOp>}},
       {"Flatten", {1, noCheck, buildFlatten}},

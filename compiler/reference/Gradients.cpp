@@ -494,6 +494,14 @@ Tensor sigmoidBackward(const Tensor &y, const Tensor &dy) {
   return elementwise([](double v, double g) { return g * v * (1.0 - v); }, y, dy);
 }
 
+Tensor leakyReluBackward(const Tensor &x, const Tensor &dy, double alpha) {
+  return elementwise([alpha](double v, double g) { return v > 0.0 ? g : alpha * g; }, x, dy);
+}
+
+Tensor clipBackward(const Tensor &x, const Tensor &dy, double lo, double hi) {
+  return elementwise([lo, hi](double v, double g) { return v >= lo && v <= hi ? g : 0.0; }, x, dy);
+}
+
 Tensor reshape(const Tensor &x, const std::vector<int64_t> &shape) {
   Tensor y{shape, {}};
   if (!x.valid() || y.numel() != x.numel())

@@ -71,6 +71,10 @@ Tensor denseBackwardWeight(const Tensor &x, const Tensor &dy);
 Tensor reluBackward(const Tensor &x, const Tensor &dy);
 Tensor tanhBackward(const Tensor &y, const Tensor &dy);    // dy·(1 − y²)
 Tensor sigmoidBackward(const Tensor &y, const Tensor &dy); // dy·y·(1 − y)
+// From the input x: dy where x > 0, else alpha·dy (PyTorch's leaky_relu_backward).
+Tensor leakyReluBackward(const Tensor &x, const Tensor &dy, double alpha);
+// From the input x: dy where lo ≤ x ≤ hi, else 0 (PyTorch's clamp_backward).
+Tensor clipBackward(const Tensor &x, const Tensor &dy, double lo, double hi);
 
 // The same elements in `shape` (non-negative extents, equal element count): flatten's gradient.
 Tensor reshape(const Tensor &x, const std::vector<int64_t> &shape);

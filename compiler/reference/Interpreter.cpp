@@ -162,6 +162,15 @@ FailureOr<Tensor> evaluate(nn::SigmoidOp op, const Environment &env, const Param
   return sigmoid(valueOf(env, op.getInput()));
 }
 
+FailureOr<Tensor> evaluate(nn::LeakyReluOp op, const Environment &env, const ParameterMap &) {
+  return leakyRelu(valueOf(env, op.getInput()), op.getAlpha().convertToFloat());
+}
+
+FailureOr<Tensor> evaluate(nn::ClipOp op, const Environment &env, const ParameterMap &) {
+  return clip(valueOf(env, op.getInput()), op.getMin().convertToFloat(),
+              op.getMax().convertToFloat());
+}
+
 FailureOr<Tensor> evaluate(nn::FlattenOp op, const Environment &env, const ParameterMap &) {
   return flatten(valueOf(env, op.getInput()));
 }
@@ -353,6 +362,17 @@ FailureOr<Tensor> evaluate(nn::SigmoidBackwardOp op, const Environment &env, con
   return sigmoidBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()));
 }
 
+FailureOr<Tensor> evaluate(nn::LeakyReluBackwardOp op, const Environment &env,
+                           const ParameterMap &) {
+  return leakyReluBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()),
+                           op.getAlpha().convertToFloat());
+}
+
+FailureOr<Tensor> evaluate(nn::ClipBackwardOp op, const Environment &env, const ParameterMap &) {
+  return clipBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()),
+                      op.getMin().convertToFloat(), op.getMax().convertToFloat());
+}
+
 FailureOr<Tensor> evaluate(nn::ReshapeOp op, const Environment &env, const ParameterMap &) {
   // The batch extent carries over (flatten's gradient); one other dynamic extent is solved.
   const Tensor &x = valueOf(env, op.getInput());
@@ -428,7 +448,7 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
   return llvm::TypeSwitch<Operation *, FailureOr<Tensor>>(op)
       .Case<nn::ParameterOp, nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp,
             nn::GlobalMaxPoolOp, nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp,
-            nn::SigmoidOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
+            nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
             nn::SoftmaxCrossEntropyOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>([&](auto concrete) -> FailureOr<Tensor> {
         return evaluate(concrete, env, params);
       })
@@ -437,7 +457,8 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
             nn::GlobalMaxPoolBackwardOp, nn::BatchNormTrainOp, nn::BatchNormTrainBackwardDataOp,
             nn::BatchNormTrainBackwardWeightOp, nn::ChannelMeanOp, nn::ChannelVarOp,
             nn::RunningUpdateOp, nn::DenseBackwardDataOp, nn::DenseBackwardWeightOp,
-            nn::ReluBackwardOp, nn::TanhBackwardOp, nn::SigmoidBackwardOp, nn::ReshapeOp,
+            nn::ReluBackwardOp, nn::TanhBackwardOp, nn::SigmoidBackwardOp,
+            nn::LeakyReluBackwardOp, nn::ClipBackwardOp, nn::ReshapeOp,
             nn::SoftmaxBackwardOp, nn::LogSoftmaxBackwardOp, nn::SoftmaxCrossEntropyBackwardOp,
             nn::MomentumUpdateOp, nn::SgdStepOp, nn::AdamMomentOp, nn::AdamStepOp>(
           [&](auto concrete) -> FailureOr<Tensor> { return evaluate(concrete, env, params); })

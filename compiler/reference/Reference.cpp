@@ -390,6 +390,14 @@ Tensor tanh(const Tensor &x) {
   return elementwise(x, [](double v) { return std::tanh(v); });
 }
 
+Tensor leakyRelu(const Tensor &x, double alpha) {
+  return elementwise(x, [alpha](double v) { return v > 0.0 ? v : alpha * v; });
+}
+
+Tensor clip(const Tensor &x, double lo, double hi) {
+  return elementwise(x, [lo, hi](double v) { return std::min(std::max(v, lo), hi); });
+}
+
 Tensor sigmoid(const Tensor &x) {
   // Written so that neither branch overflows exp for large |v|.
   return elementwise(x, [](double v) {

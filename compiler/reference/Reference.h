@@ -78,6 +78,10 @@ Tensor add(const Tensor &a, const Tensor &b);
 Tensor relu(const Tensor &x);
 Tensor tanh(const Tensor &x);
 Tensor sigmoid(const Tensor &x);
+// x where x > 0, else alpha·x.
+Tensor leakyRelu(const Tensor &x, double alpha);
+// min(max(x, lo), hi): hi wherever lo > hi, as NumPy's clip.
+Tensor clip(const Tensor &x, double lo, double hi);
 // [N, …] → [N, product of the rest].
 Tensor flatten(const Tensor &x);
 

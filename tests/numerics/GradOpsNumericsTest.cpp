@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace kiln::testing {
 namespace {
 
@@ -37,6 +39,33 @@ TEST(GradNumerics, ActivationBackward) {
     std::string type = mlirType(shape, true);
     c.argTypes = {type, type};
     c.op = "nn." + name + " %a0, %a1 : (" + type + ", " + type + ") -> tensor<*xf32>";
+    ASSERT_EQ(checkAgainstReference(c, ref, kSeed, config), "");
+  }
+}
+
+TEST(GradNumerics, LeakyReluAndClipBackward) {
+  std::mt19937 rng(kSeed + 1);
+  for (int config = 0; config < 2 * 20; ++config) {
+    std::vector<int64_t> shape = randomShape(rng, 2, 5);
+    Tensor x = randomTensor(shape, rng), dy = randomTensor(shape, rng);
+    for (size_t i = 0; i < x.data.size(); ++i)
+      x.data[i] = i % 5 == 0 ? std::round(x.data[i] * 2) / 2 // on a kink: 0 or a bound (±0.5)
+                             : static_cast<float>(x.data[i] * 2);
+    OpCase c;
+    c.inputs = {x, dy};
+    std::string type = mlirType(shape, true);
+    c.argTypes = {type, type};
+    std::string operands = " %a0, %a1 {";
+    std::string types = "} : (" + type + ", " + type + ") -> tensor<*xf32>";
+    Tensor ref;
+    if (config % 2 == 0) {
+      c.op = "nn.leaky_relu_backward" + operands + "alpha = 1.000000e-01 : f32" + types;
+      ref = reference::leakyReluBackward(x, dy, 0.1);
+    } else {
+      c.op = "nn.clip_backward" + operands + "min = -5.000000e-01 : f32, max = 5.000000e-01 : f32" +
+             types;
+      ref = reference::clipBackward(x, dy, -0.5, 0.5);
+    }
     ASSERT_EQ(checkAgainstReference(c, ref, kSeed, config), "");
   }
 }

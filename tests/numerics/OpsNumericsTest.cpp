@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace kiln::testing {
 namespace {
 
@@ -136,6 +139,41 @@ TEST(OpsNumerics, ElementwiseAndFlatten) {
             : name == "tanh"  ? reference::tanh(k.inputs[0])
             : name == "sigmoid" ? reference::sigmoid(k.inputs[0])
                               : reference::flatten(k.inputs[0]);
+    }
+    expectMatches(k, ref, config);
+  }
+}
+
+// Leaky ReLU with slopes of either sign, and clip with both bounds, one, or min > max (every
+// element max, as NumPy's clip).
+TEST(OpsNumerics, LeakyReluAndClip) {
+  std::mt19937 rng(kSeed + 7);
+  const float kInf = std::numeric_limits<float>::infinity();
+  const float bounds[][2] = {{-0.5f, 0.5f}, {0.0f, 6.0f}, {-kInf, 0.25f}, {-1.0f, kInf}, {1.0f, -1.0f}};
+  for (int config = 0; config < 40; ++config) {
+    std::vector<int64_t> in = randomShape(rng, 2, 5);
+    OpCase k;
+    k.inputs = {randomTensor(in, rng)};
+    for (double &v : k.inputs[0].data)
+      v = static_cast<float>(v * 4);
+    k.argTypes = {mlirType(in, true)};
+    std::string type = k.argTypes[0];
+    Tensor ref;
+    if (config % 2 == 0) {
+      float alpha = config % 4 == 0 ? 0.01f : -1.5f;
+      k.op = "nn.leaky_relu %a0 {alpha = " + std::to_string(alpha) + " : f32} : " + type +
+             " -> tensor<*xf32>";
+      ref = reference::leakyRelu(k.inputs[0], alpha);
+    } else {
+      const float *b = bounds[(config / 2) % 5];
+      // MLIR prints and parses infinity as the float's bits.
+      auto attr = [](float v) {
+        return std::isinf(v) ? std::string(v > 0 ? "0x7F800000" : "0xFF800000")
+                             : std::to_string(v);
+      };
+      k.op = "nn.clip %a0 {min = " + attr(b[0]) + " : f32, max = " + attr(b[1]) + " : f32} : " +
+             type + " -> tensor<*xf32>";
+      ref = reference::clip(k.inputs[0], b[0], b[1]);
     }
     expectMatches(k, ref, config);
   }

@@ -269,6 +269,37 @@ TEST_F(Training, MaxPoolSigmoidGlobalMaxPoolSoftmaxAndLogSoftmaxGradients) {
       batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 4);
 }
 
+// Leaky ReLU's and clip's gradient rules on the loss's path (ONNX's LeakyRelu and Clip). The
+// clip's bounds are narrow, so some of its inputs are clipped (gradient 0) and some pass.
+constexpr const char *kLeakyClipModel = R"kiln(
+input data: [N, 2, 5, 5]
+
+conv = Conv2D(4, 3, padding=1)
+leak = LeakyRelu(0.2)
+clip = Clip(-0.15, 0.15)
+fc = Dense(3)
+
+loss SoftmaxCrossEntropy
+)kiln";
+
+TEST_F(Training, LeakyReluAndClipGradients) {
+  load(llvm::MemoryBuffer::getMemBufferCopy(kLeakyClipModel, "leaky.kiln"));
+  ParameterMap params = initialize(function("forward"), 61);
+  std::vector<Tensor> batch = randomBatch(function("loss"), 3, 62);
+  for (llvm::StringRef op : {"nn.leaky_relu_backward", "nn.clip_backward"}) {
+    bool found = false;
+    step.walk([&](mlir::Operation *o) { found |= o->getName().getStringRef() == op; });
+    EXPECT_TRUE(found) << op.str() << " is not in the train step";
+  }
+  // Not every input of the clip is clipped: the convolution's weights get a gradient.
+  ParameterMap next = params;
+  ASSERT_TRUE(mlir::succeeded(runTrainStep(step, batch, sgdHyper(1, 0, 0), next))) << diagnostics;
+  const Tensor &before = params.at("conv.weight"), &after = next.at("conv.weight");
+  EXPECT_NE(before.data, after.data);
+  expectLossGradient(
+      batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
+}
+
 TEST_F(Training, LeNetLearnsAFixedBatchWithSgd) {
   loadFile("lenet.kiln");
   ParameterMap state = initialize(function("forward"), 21);

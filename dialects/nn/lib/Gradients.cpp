@@ -121,6 +121,22 @@ LogicalResult SigmoidOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<
   return success();
 }
 
+LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<LeakyReluBackwardOp>(getLoc(), typeOf(getInput()), getInput(), dy,
+                                                getAlphaAttr()));
+  return success();
+}
+
+LogicalResult ClipOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.push_back(b.create<ClipBackwardOp>(getLoc(), typeOf(getInput()), getInput(), dy,
+                                           getMinAttr(), getMaxAttr()));
+  return success();
+}
+
 LogicalResult FlattenOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
   if (failed(expectResultGrad(*this, dy)))
     return failure();

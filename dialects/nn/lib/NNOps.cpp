@@ -308,6 +308,30 @@ FailureOr<TensorType> ReluOp::inferResultType() { return inferSameShape(*this, g
 FailureOr<TensorType> TanhOp::inferResultType() { return inferSameShape(*this, getInput()); }
 FailureOr<TensorType> SigmoidOp::inferResultType() { return inferSameShape(*this, getInput()); }
 
+LogicalResult kiln::nn::checkLeakyReluSlope(Operation *op, llvm::APFloat alpha) {
+  if (!alpha.isFinite())
+    return op->emitOpError() << "expects a finite alpha";
+  return success();
+}
+
+LogicalResult kiln::nn::checkClipBounds(Operation *op, llvm::APFloat min, llvm::APFloat max) {
+  if (min.isNaN() || max.isNaN())
+    return op->emitOpError() << "expects bounds that are not NaN (an absent bound is infinite)";
+  return success();
+}
+
+FailureOr<TensorType> LeakyReluOp::inferResultType() {
+  if (failed(checkLeakyReluSlope(*this, getAlpha())))
+    return failure();
+  return inferSameShape(*this, getInput());
+}
+
+FailureOr<TensorType> ClipOp::inferResultType() {
+  if (failed(checkClipBounds(*this, getMin(), getMax())))
+    return failure();
+  return inferSameShape(*this, getInput());
+}
+
 FailureOr<TensorType> FlattenOp::inferResultType() {
   auto input = dyn_cast<RankedTensorType>(getInput().getType());
   if (!input)

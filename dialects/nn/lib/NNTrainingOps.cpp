@@ -295,6 +295,26 @@ KILN_SAME_SHAPE_PAIR(SoftmaxBackwardOp, getOutput(), getOutputGrad())
 KILN_SAME_SHAPE_PAIR(LogSoftmaxBackwardOp, getOutput(), getOutputGrad())
 #undef KILN_SAME_SHAPE_PAIR
 
+FailureOr<TensorType> LeakyReluBackwardOp::inferResultType() {
+  if (failed(checkLeakyReluSlope(*this, getAlpha())))
+    return failure();
+  if (anyUnranked(*this))
+    return unranked(getContext());
+  if (failed(expectSameShape(*this, getValue(), getOutputGrad())))
+    return failure();
+  return sameAs(*this, getValue());
+}
+
+FailureOr<TensorType> ClipBackwardOp::inferResultType() {
+  if (failed(checkClipBounds(*this, getMin(), getMax())))
+    return failure();
+  if (anyUnranked(*this))
+    return unranked(getContext());
+  if (failed(expectSameShape(*this, getValue(), getOutputGrad())))
+    return failure();
+  return sameAs(*this, getValue());
+}
+
 FailureOr<TensorType> ReshapeOp::inferResultType() {
   if (anyUnranked(*this))
     return unranked(getContext());

@@ -888,6 +888,46 @@ func.func @sigmoid_not_f32(%x: tensor<4xf64>) {
 
 // -----
 
+func.func @leaky_relu_infinite_slope(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'nn.leaky_relu' op expects a finite alpha}}
+  %y = nn.leaky_relu %x {alpha = 0x7F800000 : f32} : tensor<4xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @leaky_relu_no_slope(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'nn.leaky_relu' op requires attribute 'alpha'}}
+  %y = nn.leaky_relu %x : tensor<4xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @clip_nan_bound(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'nn.clip' op expects bounds that are not NaN (an absent bound is infinite)}}
+  %y = nn.clip %x {min = 0x7FC00000 : f32, max = 1.0 : f32} : tensor<4xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @clip_backward_nan_bound(%x: tensor<4xf32>, %dy: tensor<4xf32>) {
+  // expected-error @+1 {{'nn.clip_backward' op expects bounds that are not NaN (an absent bound is infinite)}}
+  %y = nn.clip_backward %x, %dy {min = 0.0 : f32, max = 0x7FC00000 : f32} : (tensor<4xf32>, tensor<4xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @leaky_relu_backward_shapes(%x: tensor<4xf32>, %dy: tensor<5xf32>) {
+  // expected-error @+1 {{'nn.leaky_relu_backward' op}}
+  %y = nn.leaky_relu_backward %x, %dy {alpha = 0.1 : f32} : (tensor<4xf32>, tensor<5xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
 func.func @flatten_rank(%x: tensor<10xf32>) {
   // expected-error @+1 {{'nn.flatten' op expects at least a 2-D input (N, ...), got 'tensor<10xf32>'}}
   %y = nn.flatten %x : tensor<10xf32> -> tensor<*xf32>

@@ -134,7 +134,16 @@ func.func @elementwise(%a: tensor<?x64x56x56xf32>, %b: tensor<?x64x56x56xf32>) -
   %t = nn.tanh %r : tensor<?x64x56x56xf32> -> tensor<?x64x56x56xf32>
   // CHECK: nn.sigmoid %{{.*}} : tensor<?x64x56x56xf32> -> tensor<?x64x56x56xf32>
   %g = nn.sigmoid %t : tensor<?x64x56x56xf32> -> tensor<?x64x56x56xf32>
-  return %g : tensor<?x64x56x56xf32>
+  // CHECK: nn.leaky_relu %{{.*}} {alpha = 1.000000e-01 : f32} : tensor<?x64x56x56xf32> -> tensor<?x64x56x56xf32>
+  %l = nn.leaky_relu %g {alpha = 0.1 : f32} : tensor<?x64x56x56xf32> -> tensor<?x64x56x56xf32>
+  // An absent bound is infinite.
+  // CHECK: nn.clip %{{.*}} {max = 0x7F800000 : f32, min = 0.000000e+00 : f32} : tensor<?x64x56x56xf32> -> tensor<?x64x56x56xf32>
+  %c = nn.clip %l {min = 0.0 : f32, max = 0x7F800000 : f32} : tensor<?x64x56x56xf32> -> tensor<?x64x56x56xf32>
+  // CHECK: nn.leaky_relu_backward %{{.*}}, %{{.*}} {alpha = 1.000000e-01 : f32} : (tensor<?x64x56x56xf32>, tensor<?x64x56x56xf32>) -> tensor<?x64x56x56xf32>
+  %dl = nn.leaky_relu_backward %g, %c {alpha = 0.1 : f32} : (tensor<?x64x56x56xf32>, tensor<?x64x56x56xf32>) -> tensor<?x64x56x56xf32>
+  // CHECK: nn.clip_backward %{{.*}}, %{{.*}} {max = 6.000000e+00 : f32, min = 0.000000e+00 : f32} : (tensor<?x64x56x56xf32>, tensor<?x64x56x56xf32>) -> tensor<?x64x56x56xf32>
+  %dc = nn.clip_backward %l, %dl {min = 0.0 : f32, max = 6.0 : f32} : (tensor<?x64x56x56xf32>, tensor<?x64x56x56xf32>) -> tensor<?x64x56x56xf32>
+  return %dc : tensor<?x64x56x56xf32>
 }
 
 // CHECK-LABEL: func.func @classifier_head

@@ -10,7 +10,8 @@ tests never run it, nor need PyTorch or a package from the Python registry).
   lenet.y.npy ONNX Runtime's logits for them.
 - tinyresnet.onnx: ResNet-18's pattern in small (stem, max pooling, a basic and a strided block,
   adaptive pooling, classifier), exported and checked the same way.
-- zoo.onnx: one of each op the importer maps, made with onnx.helper (opset 13); zoo.x.npy three
+- zoo.onnx: one of each op the importer maps (Clip with a Constant and an initializer as its
+  bounds), made with onnx.helper (opset 13); zoo.x.npy three
   inputs and zoo.y.npy ONNX Runtime's outputs.
 - the rest: small graphs made with onnx.helper, each broken in one way (or several, for the
   list of unsupported ops) for the importer's error tests.
@@ -183,7 +184,11 @@ def zoo(out):
                          strides=[1, 1], pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["p1", "c2.w"], ["c2"], name="c2", pads=[1, 1, 1, 1]),
         helper.make_node("Add", ["c2", "p1"], ["sum"], name="res"),
-        helper.make_node("Sigmoid", ["sum"], ["s1"], name="s1"),
+        helper.make_node("LeakyRelu", ["sum"], ["lk"], name="leak", alpha=0.3),
+        helper.make_node("Constant", [], ["lo"], name="lo",
+                         value=onnx.numpy_helper.from_array(np.array(-0.2, np.float32))),
+        helper.make_node("Clip", ["lk", "lo", "hi"], ["cl"], name="clip"),
+        helper.make_node("Sigmoid", ["cl"], ["s1"], name="s1"),
         helper.make_node("AveragePool", ["s1"], ["p2"], name="p2", kernel_shape=[2, 2],
                          strides=[2, 2], ceil_mode=1, pads=[0, 0, 1, 1]),
         helper.make_node("Identity", ["p2"], ["id"], name="id"),
@@ -197,7 +202,8 @@ def zoo(out):
     ]
     inits = [init("c1.w", [6, 3, 3, 3]), init("c1.b", [6]), init("bn.s", [6]), init("bn.b", [6]),
              init("bn.m", [6]), init("bn.v", [6], positive=True), init("c2.w", [6, 6, 3, 3]),
-             init("fc1.w", [6, 5]), init("fc1.b", [5]), init("fc2.w", [5, 4])]
+             init("fc1.w", [6, 5]), init("fc1.b", [5]), init("fc2.w", [5, 4]),
+             onnx.numpy_helper.from_array(np.array(0.9, np.float32), "hi")]
     save(out, "zoo", nodes, [tensor("x", ["N", 3, 9, 9])], [tensor("y", ["N", 4])], inits)
     x = rng.uniform(-1, 1, (3, 3, 9, 9)).astype(np.float32)
     session = onnxruntime.InferenceSession(os.path.join(out, "zoo.onnx"),

@@ -17,6 +17,10 @@ mlir::LogicalResult verifyInferredResultType(mlir::Operation *op);
 // the op) when they do not fit or when a ranked result type is written and differs; leaves the
 // result type alone while an operand is still unranked.
 mlir::LogicalResult refineResultType(mlir::Operation *op);
+// The attributes of leaky_relu and clip (and their gradients): a finite slope; bounds that are
+// not NaN (infinite is allowed: an absent bound).
+mlir::LogicalResult checkLeakyReluSlope(mlir::Operation *op, llvm::APFloat alpha);
+mlir::LogicalResult checkClipBounds(mlir::Operation *op, llvm::APFloat min, llvm::APFloat max);
 } // namespace kiln::nn
 
 #include "kiln/Dialect/NN/NNDialect.h.inc"

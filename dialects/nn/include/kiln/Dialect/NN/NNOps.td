@@ -229,6 +229,35 @@ def NN_ReluOp : NN_UnaryOp<"relu", "max(x, 0)">;
 def NN_TanhOp : NN_UnaryOp<"tanh", "hyperbolic tangent">;
 def NN_SigmoidOp : NN_UnaryOp<"sigmoid", "logistic function 1/(1 + exp(-x))">;
 
+def NN_LeakyReluOp : NN_DifferentiableOp<"leaky_relu", [NN_Elementwise, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
+  let summary = "elementwise x where x > 0, else alpha·x";
+  let description = [{
+    PyTorch's `nn.LeakyReLU(negative_slope)`, ONNX's `LeakyRelu(alpha)`.
+
+    ```mlir
+    %y = nn.leaky_relu %x {alpha = 1.000000e-02 : f32} : tensor<?x20x24x24xf32> -> tensor<?x20x24x24xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, F32Attr:$alpha);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def NN_ClipOp : NN_DifferentiableOp<"clip", [NN_Elementwise, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
+  let summary = "elementwise min(max(x, min), max)";
+  let description = [{
+    PyTorch's `torch.clamp` and `nn.ReLU6` (min 0, max 6), ONNX's `Clip`. A bound that is absent
+    is infinite; where min > max every element is max, as in NumPy and ONNX.
+
+    ```mlir
+    %y = nn.clip %x {min = 0.000000e+00 : f32, max = 6.000000e+00 : f32} : tensor<?x8xf32> -> tensor<?x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, F32Attr:$min, F32Attr:$max);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
 def NN_FlattenOp : NN_DifferentiableOp<"flatten", [NN_View, NN_SampleIndependentOpInterface]> {
   let summary = "collapse every dimension after the batch into one";
   let description = [{

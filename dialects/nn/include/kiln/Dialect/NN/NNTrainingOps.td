@@ -277,6 +277,20 @@ def NN_ReluBackwardOp : NN_ActivationBackwardOp<"relu_backward", "dy where x > 0
 def NN_TanhBackwardOp : NN_ActivationBackwardOp<"tanh_backward", "dy·(1 − y²) (value: the output y)">;
 def NN_SigmoidBackwardOp : NN_ActivationBackwardOp<"sigmoid_backward", "dy·y·(1 − y) (value: the output y)">;
 
+def NN_LeakyReluBackwardOp : NN_InferredOp<"leaky_relu_backward", [NN_Elementwise, NN_SampleIndependentOpInterface]> {
+  let summary = "gradient of leaky_relu: dy where x > 0, else alpha·dy (value: the input x)";
+  let arguments = (ins NN_F32Tensor:$value, NN_F32Tensor:$output_grad, F32Attr:$alpha);
+  let results = (outs NN_F32Tensor:$input_grad);
+  let assemblyFormat = "$value `,` $output_grad attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_ClipBackwardOp : NN_InferredOp<"clip_backward", [NN_Elementwise, NN_SampleIndependentOpInterface]> {
+  let summary = "gradient of clip: dy where min ≤ x ≤ max, else 0, as PyTorch's clamp (value: the input x)";
+  let arguments = (ins NN_F32Tensor:$value, NN_F32Tensor:$output_grad, F32Attr:$min, F32Attr:$max);
+  let results = (outs NN_F32Tensor:$input_grad);
+  let assemblyFormat = "$value `,` $output_grad attr-dict `:` functional-type(operands, results)";
+}
+
 def NN_ReshapeOp : NN_DifferentiableOp<"reshape", [NN_View, NN_SampleIndependentOpInterface]> {
   let summary = "the same elements in another shape of equal size (flatten's gradient)";
   let description = [{
