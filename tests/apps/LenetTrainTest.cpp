@@ -11,6 +11,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <random>
 
 namespace {
@@ -165,6 +168,47 @@ TEST(LenetTrain, LearnsASyntheticTask) {
   std::vector<EpochLine> epochs = parseEpochs(run.out);
   ASSERT_EQ(epochs.size(), 3u) << run.out;
   EXPECT_GE(epochs.back().accuracy, 90.0) << run.out;
+}
+
+// A checkpoint Kiln trained loads into PyTorch's LeNet (tests/lit/frontend/Inputs/torch/
+// make_torch_files.py) by name: every tensor of that module's state_dict is in the checkpoint
+// with its dtype and shape, and the checkpoint's other tensors are the optimizer's state.
+TEST(LenetTrain, CheckpointIsTorchLeNetsStateDict) {
+  TempDir data, out;
+  writeLearnableDataset(data.path(), 64);
+  const std::string ckpt = out.file("w.safetensors");
+  AppRun run = runLenet(smallRun(data.path(), ckpt, 1));
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  kiln_weights *weights = nullptr;
+  ASSERT_EQ(kiln_weights_load(ckpt.c_str(), &weights), KILN_OK) << kiln_last_error();
+  std::map<std::string, std::string> have; // name → "float32 20x1x5x5"
+  for (size_t i = 0; i < kiln_weights_count(weights); ++i) {
+    std::string name = kiln_weights_name(weights, i);
+    kiln_tensor t;
+    ASSERT_EQ(kiln_weights_get(weights, name.c_str(), &t), KILN_OK);
+    std::string shape;
+    for (int32_t d = 0; d < t.rank; ++d)
+      shape += (d ? "x" : "") + std::to_string(t.shape[d]);
+    have[name] = std::string(t.dtype == KILN_F32 ? "float32" : kiln_dtype_name(t.dtype)) + " " +
+                 shape;
+  }
+  kiln_weights_free(weights);
+  std::ifstream expected(KILN_TORCH_LENET_STATE_DICT);
+  ASSERT_TRUE(expected) << KILN_TORCH_LENET_STATE_DICT;
+  std::string line;
+  size_t count = 0;
+  while (std::getline(expected, line)) {
+    std::istringstream fields(line); // name, dtype, shape ("" for a scalar)
+    std::string name, dtype, shape;
+    fields >> name >> dtype >> shape;
+    ++count;
+    ASSERT_EQ(have.count(name), 1u) << name << " of PyTorch's LeNet is not in the checkpoint";
+    EXPECT_EQ(have[name], dtype + " " + shape) << name;
+    have.erase(name);
+  }
+  EXPECT_EQ(count, 8u);
+  for (const auto &[rest, _] : have)
+    EXPECT_EQ(rest.rfind("optimizer.", 0), 0u) << rest << " is neither LeNet's nor the optimizer's";
 }
 
 TEST(LenetTrain, ResumingEqualsAnUninterruptedRun) {
