@@ -374,6 +374,37 @@ FailureOr<LoweredOp> lowerElementwise(mlir::Operation *op, const std::vector<Ten
   return lowered;
 }
 
+// The index of `t` that a broadcast result's index reads: `t`'s dimensions align with the
+// result's last ones, and an extent of 1 is read at 0.
+std::vector<Expr> broadcastIndex(const TensorFunc &t, const std::vector<Expr> &index) {
+  size_t lead = index.size() - t.shape.size();
+  std::vector<Expr> at(t.shape.size());
+  for (size_t j = 0; j < t.shape.size(); ++j)
+    at[j] = t.shape[j] == 1 ? Expr(0) : index[lead + j];
+  return at;
+}
+
+FailureOr<LoweredOp> lowerBroadcast(mlir::Operation *op, const std::vector<TensorFunc> &in,
+                                    const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  std::vector<Var> v = tensorVars(static_cast<int64_t>(shape.size()));
+  std::vector<Expr> index = asExprs(v);
+  Expr a = in[0].at(broadcastIndex(in[0], index)), b = in[1].at(broadcastIndex(in[1], index));
+  Expr value = llvm::TypeSwitch<mlir::Operation *, Expr>(op)
+                   .Case([&](nn::BroadcastAddOp) { return a + b; })
+                   .Case([&](nn::BroadcastSubOp) { return a - b; })
+                   .Case([&](nn::BroadcastMulOp) { return a * b; })
+                   .Case([&](nn::BroadcastDivOp) { return a / b; })
+                   .Default([&](mlir::Operation *) { return Expr(); });
+  Func f(name);
+  f(halideOrder(v)) = value;
+  LoweredOp lowered{{f, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
 FailureOr<LoweredOp> lowerFlatten(nn::FlattenOp op, const TensorFunc &input,
                                   const std::string &name) {
   std::vector<int64_t> shape = resultShape(op);
@@ -450,6 +481,8 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
       .Case([&](nn::DenseOp dense) { return lowerDense(dense, in, ctx); })
       .Case<nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp>(
           [&](mlir::Operation *e) { return lowerElementwise(e, in, name); })
+      .Case<nn::BroadcastAddOp, nn::BroadcastSubOp, nn::BroadcastMulOp, nn::BroadcastDivOp>(
+          [&](mlir::Operation *e) { return lowerBroadcast(e, in, name); })
       .Case([&](nn::FlattenOp flatten) { return lowerFlatten(flatten, in[0], name); })
       .Case([&](nn::SoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/false); })
       .Case([&](nn::LogSoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/true); })
@@ -461,7 +494,8 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
             nn::BatchNormTrainBackwardDataOp, nn::BatchNormTrainBackwardWeightOp,
             nn::SoftmaxCrossEntropyOp, nn::SoftmaxCrossEntropyBackwardOp, nn::SoftmaxBackwardOp,
             nn::LogSoftmaxBackwardOp, nn::ReluBackwardOp, nn::TanhBackwardOp,
-            nn::SigmoidBackwardOp, nn::LeakyReluBackwardOp, nn::ClipBackwardOp, nn::ReshapeOp,
+            nn::SigmoidBackwardOp, nn::LeakyReluBackwardOp, nn::ClipBackwardOp, nn::SumLikeOp,
+            nn::ReshapeOp,
             nn::MomentumUpdateOp, nn::SgdStepOp,
             nn::AdamMomentOp, nn::AdamStepOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>(
           [&](auto training) { return lower(training, in, ctx); })

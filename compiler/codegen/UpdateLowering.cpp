@@ -86,6 +86,33 @@ FailureOr<LoweredOp> lower(nn::ClipBackwardOp op, const Operands &in, const Lowe
   });
 }
 
+// Each element of the result sums the input over the dimensions `like` was broadcast along: the
+// input's leading ones that `like` lacks, and those where `like` has 1 and the input more. One
+// reduction per output element (a bias's gradient: over the batch and the spatial extents).
+FailureOr<LoweredOp> lower(nn::SumLikeOp op, const Operands &in, const LoweringContext &ctx) {
+  const TensorFunc &input = in[0], &like = in[1];
+  float scale = op.getScale().convertToFloat();
+  size_t lead = input.shape.size() - like.shape.size();
+  std::vector<Range> ranges;
+  std::vector<size_t> reduced;
+  for (size_t i = 0; i < input.shape.size(); ++i)
+    if (i < lead || (like.shape[i - lead] == 1 && input.shape[i] != 1)) {
+      ranges.emplace_back(0, ctx.extent(input, static_cast<int64_t>(i)));
+      reduced.push_back(i);
+    }
+  return elementwise(op, ctx, [&](const std::vector<Expr> &i) {
+    if (ranges.empty())
+      return scale * input.at(i);
+    RDom r(ranges, ctx.name + "_r");
+    std::vector<Expr> at(input.shape.size());
+    for (size_t d = 0; d < at.size(); ++d)
+      at[d] = d < lead ? Expr() : i[d - lead];
+    for (size_t k = 0; k < reduced.size(); ++k)
+      at[reduced[k]] = r[static_cast<int>(k)];
+    return scale * Halide::sum(input.at(at));
+  });
+}
+
 FailureOr<LoweredOp> lower(nn::ReshapeOp op, const Operands &in, const LoweringContext &ctx) {
   const TensorFunc &input = in[0];
   std::vector<int64_t> shape = resultShape(op);

@@ -81,13 +81,27 @@ Tensor uniformTensor(std::vector<int64_t> shape, double lo, double hi, std::mt19
   return t;
 }
 
-// Random weights of the scale PyTorch's initialization gives; batch-norm statistics kept in a
-// range where normalization is well conditioned.
+// Whether every use of the parameter needs positive values: a batch norm's running variance
+// (whatever its name: ONNX's are the exporter's) or a divisor, which near 0 would make the
+// comparison one of huge values.
+bool needsPositive(nn::ParameterOp param) {
+  Value value = param.getResult();
+  return !value.use_empty() && llvm::all_of(value.getUses(), [](OpOperand &use) {
+    if (auto bn = dyn_cast<nn::BatchNormOp>(use.getOwner()))
+      return use.get() == bn.getRunningVar();
+    auto div = dyn_cast<nn::BroadcastDivOp>(use.getOwner());
+    return div && use.get() == div.getRhs();
+  });
+}
+
+// Random weights of the scale PyTorch's initialization gives; batch-norm statistics and divisors
+// kept in a range where normalization and division are well conditioned.
 Tensor randomParameter(nn::ParameterOp param, std::mt19937_64 &rng) {
   auto type = cast<RankedTensorType>(param.getType());
   std::vector<int64_t> shape = type.getShape().vec();
   StringRef name = param.getName();
-  if (name.ends_with("running_var") || (name.ends_with(".weight") && shape.size() == 1))
+  if (needsPositive(param) || name.ends_with("running_var") ||
+      (name.ends_with(".weight") && shape.size() == 1))
     return uniformTensor(shape, 0.5, 1.5, rng);
   if (shape.size() == 1)
     return uniformTensor(shape, -0.5, 0.5, rng);

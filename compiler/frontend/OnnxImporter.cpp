@@ -367,6 +367,8 @@ FailureOr<Value> Importer::parameter(const onnx::NodeProto &node, const std::str
     return failure();
   }
   std::vector<int64_t> shape = (*tensor)->dims;
+  if (shape.empty())
+    shape = {1}; // a scalar (a Mul's scale): nn tensors have rank 1 or more
   std::vector<float> data = (*tensor)->floats;
   if (transposed) {
     if (shape.size() != 2) {
@@ -934,23 +936,35 @@ LogicalResult buildMatMul(Importer &im, const onnx::NodeProto &node) {
   return buildDense(im, node, true);
 }
 
-void checkAdd(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
-  for (const std::string &input : node.input())
-    if (im.isConstant(input))
-      why.push_back("adding a constant ('" + input +
-                    "', a broadcast bias) is not supported: both operands must be computed");
+// Add, Sub, Mul, Div: NumPy's broadcasting (opset 7 on; opset 6's `broadcast` without `axis`
+// is the same rule). A constant operand (an initializer or a Constant: a bias, a scale) becomes
+// an nn.parameter buffer, so it keeps its value when the model trains.
+void checkBinary(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
+  if (im.isConstant(node.input(0)) && im.isConstant(node.input(1)))
+    why.push_back("both operands are constants (nothing computed to apply it to)");
+  if (im.opset < 7 && findAttr(node, "axis"))
+    why.push_back("opset 6's broadcasting along an 'axis' is not supported");
 }
 
-LogicalResult buildAdd(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<Value> in0 = im.input(node, 0), in1 = im.input(node, 1);
+// Operand i: the computed tensor, or the constant as a parameter buffer.
+FailureOr<Value> binaryOperand(Importer &im, const onnx::NodeProto &node, int i) {
+  if (im.isConstant(node.input(i)))
+    return im.parameter(node, node.input(i), /*buffer=*/true);
+  return im.input(node, i);
+}
+
+template <typename BroadcastOp>
+LogicalResult buildBinary(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<Value> in0 = binaryOperand(im, node, 0), in1 = binaryOperand(im, node, 1);
   if (failed(in0) || failed(in1))
     return failure();
   Value a = *in0, b = *in1;
-  if (im.typeOf(a).getShape() != im.typeOf(b).getShape()) {
-    im.error(node) << "operands of different shapes (broadcasting) are not supported";
-    return failure();
-  }
-  return im.finish(node, im.builder.create<nn::AddOp>(im.loc(), im.unranked(), a, b));
+  // The same-shape sum is nn.add, the residual connection that fuses into a convolution.
+  if constexpr (std::is_same_v<BroadcastOp, nn::BroadcastAddOp>)
+    if (im.typeOf(a).getShape() == im.typeOf(b).getShape() && !a.getDefiningOp<nn::ParameterOp>() &&
+        !b.getDefiningOp<nn::ParameterOp>())
+      return im.finish(node, im.builder.create<nn::AddOp>(im.loc(), im.unranked(), a, b));
+  return im.finish(node, im.builder.create<BroadcastOp>(im.loc(), im.unranked(), a, b));
 }
 
 template <typename OpTy> LogicalResult buildSoftmax(Importer &im, const onnx::NodeProto &node) {
@@ -1119,7 +1133,10 @@ const llvm::StringMap<OpSpec> &opTable() {
       {"BatchNormalization", {5, checkBatchNorm, buildBatchNorm}},
       {"Gemm", {2, checkGemm, buildGemm}},
       {"MatMul", {2, checkMatMul, buildMatMul}},
-      {"Add", {2, checkAdd, buildAdd}},
+      {"Add", {2, checkBinary, buildBinary<nn::BroadcastAddOp>}},
+      {"Sub", {2, checkBinary, buildBinary<nn::BroadcastSubOp>}},
+      {"Mul", {2, checkBinary, buildBinary<nn::BroadcastMulOp>}},
+      {"Div", {2, checkBinary, buildBinary<nn::BroadcastDivOp>}},
       {"Relu", {1, noCheck, buildUnary<nn::ReluOp>}},
       {"Tanh", {1, noCheck, buildUnary<nn::TanhOp>}},
       {"Sigmoid", {1, noCheck, buildUnary<nn::SigmoidOp>}},

@@ -494,6 +494,26 @@ Tensor sigmoidBackward(const Tensor &y, const Tensor &dy) {
   return elementwise([](double v, double g) { return g * v * (1.0 - v); }, y, dy);
 }
 
+Tensor sumLike(const Tensor &dy, const std::vector<int64_t> &like, double scale) {
+  std::vector<int64_t> shape;
+  if (!dy.valid() || !broadcastShapes(dy.shape, like, shape) || shape != dy.shape)
+    return Tensor{};
+  Tensor out{like, {}};
+  if (out.numel() < 0)
+    return Tensor{};
+  out.data.assign(static_cast<size_t>(out.numel()), 0.0);
+  std::vector<int64_t> index(dy.shape.size(), 0);
+  for (double g : dy.data) {
+    out.data[broadcastOffset(like, dy.shape, index)] += scale * g;
+    for (size_t d = index.size(); d-- > 0;) {
+      if (++index[d] < dy.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
 Tensor leakyReluBackward(const Tensor &x, const Tensor &dy, double alpha) {
   return elementwise([alpha](double v, double g) { return v > 0.0 ? g : alpha * g; }, x, dy);
 }

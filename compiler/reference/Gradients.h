@@ -76,6 +76,10 @@ Tensor leakyReluBackward(const Tensor &x, const Tensor &dy, double alpha);
 // From the input x: dy where lo ≤ x ≤ hi, else 0 (PyTorch's clamp_backward).
 Tensor clipBackward(const Tensor &x, const Tensor &dy, double lo, double hi);
 
+// The gradient of a broadcast operand of shape `like`: scale · dy summed over the elements that
+// each of its elements was broadcast to (dy has the broadcast shape).
+Tensor sumLike(const Tensor &dy, const std::vector<int64_t> &like, double scale);
+
 // The same elements in `shape` (non-negative extents, equal element count): flatten's gradient.
 Tensor reshape(const Tensor &x, const std::vector<int64_t> &shape);
 

@@ -162,6 +162,22 @@ FailureOr<Tensor> evaluate(nn::SigmoidOp op, const Environment &env, const Param
   return sigmoid(valueOf(env, op.getInput()));
 }
 
+FailureOr<Tensor> evaluate(nn::BroadcastAddOp op, const Environment &env, const ParameterMap &) {
+  return broadcastBinary(BinaryOp::Add, valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
+}
+
+FailureOr<Tensor> evaluate(nn::BroadcastSubOp op, const Environment &env, const ParameterMap &) {
+  return broadcastBinary(BinaryOp::Sub, valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
+}
+
+FailureOr<Tensor> evaluate(nn::BroadcastMulOp op, const Environment &env, const ParameterMap &) {
+  return broadcastBinary(BinaryOp::Mul, valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
+}
+
+FailureOr<Tensor> evaluate(nn::BroadcastDivOp op, const Environment &env, const ParameterMap &) {
+  return broadcastBinary(BinaryOp::Div, valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
+}
+
 FailureOr<Tensor> evaluate(nn::LeakyReluOp op, const Environment &env, const ParameterMap &) {
   return leakyRelu(valueOf(env, op.getInput()), op.getAlpha().convertToFloat());
 }
@@ -362,6 +378,11 @@ FailureOr<Tensor> evaluate(nn::SigmoidBackwardOp op, const Environment &env, con
   return sigmoidBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()));
 }
 
+FailureOr<Tensor> evaluate(nn::SumLikeOp op, const Environment &env, const ParameterMap &) {
+  return sumLike(valueOf(env, op.getInput()), valueOf(env, op.getLike()).shape,
+                 op.getScale().convertToFloat());
+}
+
 FailureOr<Tensor> evaluate(nn::LeakyReluBackwardOp op, const Environment &env,
                            const ParameterMap &) {
   return leakyReluBackward(valueOf(env, op.getValue()), valueOf(env, op.getOutputGrad()),
@@ -448,7 +469,8 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
   return llvm::TypeSwitch<Operation *, FailureOr<Tensor>>(op)
       .Case<nn::ParameterOp, nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp,
             nn::GlobalMaxPoolOp, nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp,
-            nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
+            nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp, nn::BroadcastAddOp, nn::BroadcastSubOp,
+            nn::BroadcastMulOp, nn::BroadcastDivOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
             nn::SoftmaxCrossEntropyOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>([&](auto concrete) -> FailureOr<Tensor> {
         return evaluate(concrete, env, params);
       })
@@ -458,7 +480,7 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
             nn::BatchNormTrainBackwardWeightOp, nn::ChannelMeanOp, nn::ChannelVarOp,
             nn::RunningUpdateOp, nn::DenseBackwardDataOp, nn::DenseBackwardWeightOp,
             nn::ReluBackwardOp, nn::TanhBackwardOp, nn::SigmoidBackwardOp,
-            nn::LeakyReluBackwardOp, nn::ClipBackwardOp, nn::ReshapeOp,
+            nn::LeakyReluBackwardOp, nn::ClipBackwardOp, nn::SumLikeOp, nn::ReshapeOp,
             nn::SoftmaxBackwardOp, nn::LogSoftmaxBackwardOp, nn::SoftmaxCrossEntropyBackwardOp,
             nn::MomentumUpdateOp, nn::SgdStepOp, nn::AdamMomentOp, nn::AdamStepOp>(
           [&](auto concrete) -> FailureOr<Tensor> { return evaluate(concrete, env, params); })

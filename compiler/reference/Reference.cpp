@@ -382,6 +382,52 @@ Tensor add(const Tensor &a, const Tensor &b) {
   return y;
 }
 
+bool broadcastShapes(const std::vector<int64_t> &a, const std::vector<int64_t> &b,
+                     std::vector<int64_t> &out) {
+  size_t rank = std::max(a.size(), b.size());
+  out.assign(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    size_t fromEnd = rank - i;
+    int64_t da = fromEnd <= a.size() ? a[a.size() - fromEnd] : 1;
+    int64_t db = fromEnd <= b.size() ? b[b.size() - fromEnd] : 1;
+    if (da < 0 || db < 0 || (da != db && da != 1 && db != 1))
+      return false;
+    out[i] = da == 1 ? db : da;
+  }
+  return true;
+}
+
+int64_t broadcastOffset(const std::vector<int64_t> &shape, const std::vector<int64_t> &outShape,
+                        const std::vector<int64_t> &index) {
+  int64_t offset = 0;
+  size_t lead = outShape.size() - shape.size();
+  for (size_t j = 0; j < shape.size(); ++j)
+    offset = offset * shape[j] + (shape[j] == 1 ? 0 : index[lead + j]);
+  return offset;
+}
+
+Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b) {
+  Tensor y;
+  if (!a.valid() || !b.valid() || !broadcastShapes(a.shape, b.shape, y.shape) || y.numel() < 0)
+    return Tensor{};
+  y.data.resize(static_cast<size_t>(y.numel()));
+  std::vector<int64_t> index(y.shape.size(), 0);
+  for (double &out : y.data) {
+    double u = a.data[broadcastOffset(a.shape, y.shape, index)];
+    double v = b.data[broadcastOffset(b.shape, y.shape, index)];
+    out = op == BinaryOp::Add   ? u + v
+          : op == BinaryOp::Sub ? u - v
+          : op == BinaryOp::Mul ? u * v
+                                : u / v;
+    for (size_t d = index.size(); d-- > 0;) { // the next index, last dimension fastest
+      if (++index[d] < y.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return y;
+}
+
 Tensor relu(const Tensor &x) {
   return elementwise(x, [](double v) { return v > 0.0 ? v : 0.0; });
 }

@@ -75,6 +75,16 @@ Tensor dense(const Tensor &x, const Tensor &w, const Tensor *bias);
 
 // Elementwise sum of two tensors of one shape.
 Tensor add(const Tensor &a, const Tensor &b);
+// NumPy's broadcasting (aligned at the last dimension; each pair of extents equal or one of them
+// 1): the shape both broadcast to, or false. broadcastOffset maps an index of that shape to the
+// element of `shape` it reads.
+bool broadcastShapes(const std::vector<int64_t> &a, const std::vector<int64_t> &b,
+                     std::vector<int64_t> &out);
+int64_t broadcastOffset(const std::vector<int64_t> &shape, const std::vector<int64_t> &outShape,
+                        const std::vector<int64_t> &index);
+enum class BinaryOp { Add, Sub, Mul, Div };
+// a op b with broadcasting.
+Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b);
 Tensor relu(const Tensor &x);
 Tensor tanh(const Tensor &x);
 Tensor sigmoid(const Tensor &x);

@@ -70,6 +70,29 @@ TEST(GradNumerics, LeakyReluAndClipBackward) {
   }
 }
 
+// sum_like: the gradient of a broadcast operand, summed over the batch, dropped leading
+// dimensions and extents of 1, with a scale of 1 or −1 (sub's right operand).
+TEST(GradNumerics, SumLike) {
+  std::mt19937 rng(kSeed + 2);
+  for (int config = 0; config < 30; ++config) {
+    std::vector<int64_t> full = randomShape(rng, 2, 4);
+    size_t drop = static_cast<size_t>(pick(rng, 0, static_cast<int64_t>(full.size()) - 1));
+    std::vector<int64_t> like(full.begin() + static_cast<std::ptrdiff_t>(drop), full.end());
+    for (int64_t &d : like)
+      if (pick(rng, 0, 1) == 0)
+        d = 1;
+    bool likeDynamic = like.size() == full.size() && like[0] != 1;
+    double scale = config % 2 ? -1.0 : 1.0;
+    OpCase c;
+    c.inputs = {randomTensor(full, rng), randomTensor(like, rng)};
+    c.argTypes = {mlirType(full, true), mlirType(like, likeDynamic)};
+    c.op = "nn.sum_like %a0, %a1 {scale = " + std::to_string(scale) + " : f32} : (" +
+           c.argTypes[0] + ", " + c.argTypes[1] + ") -> tensor<*xf32>";
+    ASSERT_EQ(checkAgainstReference(c, reference::sumLike(c.inputs[0], like, scale), kSeed, config),
+              "");
+  }
+}
+
 // A factorization of `count` into 1 to 3 extents.
 std::vector<int64_t> randomFactors(std::mt19937 &rng, int64_t count) {
   std::vector<int64_t> factors;

@@ -44,6 +44,16 @@ std::vector<OpCase> everyTrainingOp() {
       typedCase({m, m}, "relu_backward"),
       typedCase({m, m}, "tanh_backward"),
       typedCase({m, m}, "sigmoid_backward"),
+      typedCase({m, m}, "leaky_relu_backward {alpha = 1.0e-01 : f32}"),
+      typedCase({m, m}, "clip_backward {min = 0.0 : f32, max = 6.0 : f32}"),
+      typedCase({x, "tensor<4x1x1xf32>"}, "sum_like {scale = -1.0 : f32}", "tensor<4x1x1xf32>"),
+      typedCase({x, "tensor<9xf32>"}, "sum_like {scale = 1.0 : f32}", "tensor<9xf32>"),
+      // The broadcasting ops (ONNX's Add, Sub, Mul, Div), which no .kiln layer makes, so
+      // every-op-targets.test does not compile them: forward, but here with their gradients.
+      typedCase({x, "tensor<4x1x1xf32>"}, "broadcast_add"),
+      typedCase({"tensor<1xf32>", x}, "broadcast_sub"),
+      typedCase({x, x}, "broadcast_mul"),
+      typedCase({x, "tensor<9xf32>"}, "broadcast_div"),
       typedCase({m}, "reshape", "tensor<?x10x2x2xf32>"),
       typedCase({x, x}, "softmax_backward axis = 1"),
       typedCase({u, u}, "log_softmax_backward axis = 1"),

@@ -179,6 +179,44 @@ TEST(OpsNumerics, LeakyReluAndClip) {
   }
 }
 
+// A shape `full` broadcasts from: up to all of its leading dimensions dropped, and each other
+// extent kept or 1. The batch (dimension 0 of an operand of full rank) stays dynamic when kept.
+std::vector<int64_t> broadcastableTo(const std::vector<int64_t> &full, std::mt19937 &rng) {
+  size_t drop = static_cast<size_t>(pick(rng, 0, static_cast<int64_t>(full.size()) - 1));
+  std::vector<int64_t> shape(full.begin() + static_cast<std::ptrdiff_t>(drop), full.end());
+  for (int64_t &d : shape)
+    if (pick(rng, 0, 1) == 0)
+      d = 1;
+  return shape;
+}
+
+// Broadcasting add, sub, mul and div of random shapes (rank 2–4, batch dynamic) against operands
+// with dimensions dropped or of extent 1, either operand the broadcast one.
+TEST(OpsNumerics, BroadcastBinaryOps) {
+  std::mt19937 rng(kSeed + 8);
+  const char *names[] = {"broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div"};
+  const reference::BinaryOp ops[] = {reference::BinaryOp::Add, reference::BinaryOp::Sub,
+                                     reference::BinaryOp::Mul, reference::BinaryOp::Div};
+  for (int config = 0; config < 60; ++config) {
+    std::vector<int64_t> full = randomShape(rng, 2, 4);
+    std::vector<int64_t> part = broadcastableTo(full, rng);
+    bool partDynamic = part.size() == full.size() && part[0] != 1;
+    OpCase k;
+    k.inputs = {randomTensor(full, rng), randomTensor(part, rng)};
+    k.argTypes = {mlirType(full, true), mlirType(part, partDynamic)};
+    if (config % 8 >= 4) { // the broadcast operand first
+      std::swap(k.inputs[0], k.inputs[1]);
+      std::swap(k.argTypes[0], k.argTypes[1]);
+    }
+    if (config % 4 == 3)
+      for (double &v : k.inputs[1].data)
+        v = v < 0 ? v - 0.5 : v + 0.5; // divisors away from 0
+    k.op = std::string("nn.") + names[config % 4] + " %a0, %a1 : (" + k.argTypes[0] + ", " +
+           k.argTypes[1] + ") -> tensor<*xf32>";
+    expectMatches(k, reference::broadcastBinary(ops[config % 4], k.inputs[0], k.inputs[1]), config);
+  }
+}
+
 TEST(OpsNumerics, SoftmaxAndLogSoftmax) {
   std::mt19937 rng(kSeed + 3);
   for (int config = 0; config < 300; ++config) {

@@ -300,6 +300,52 @@ TEST_F(Training, LeakyReluAndClipGradients) {
       batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
 }
 
+// The broadcasting ops' gradients (ONNX's Add, Sub, Mul, Div with a bias or a scale): each
+// trained parameter is broadcast along the batch, the spatial dimensions or both, and the
+// divisor is kept away from 0 (1.5 + a square) so the differences are smooth.
+constexpr const char *kBroadcastModel = R"mlir(
+module @broadcast {
+  func.func @forward(%x: tensor<?x2x3x3xf32>) -> tensor<?x4xf32> {
+    %w = nn.parameter "c.weight" : tensor<3x2x2x2xf32>
+    %c = nn.conv %x, %w strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1 : (tensor<?x2x3x3xf32>, tensor<3x2x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %bias = nn.parameter "bias" : tensor<3x1x1xf32>
+    %a = nn.broadcast_add %c, %bias : (tensor<?x3x2x2xf32>, tensor<3x1x1xf32>) -> tensor<?x3x2x2xf32>
+    %scale = nn.parameter "scale" : tensor<2xf32>
+    %m = nn.broadcast_mul %scale, %a : (tensor<2xf32>, tensor<?x3x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %shift = nn.parameter "shift" : tensor<1x3x2x1xf32>
+    %s = nn.broadcast_sub %shift, %m : (tensor<1x3x2x1xf32>, tensor<?x3x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %d = nn.parameter "divisor" : tensor<3x2x2xf32>
+    %dd = nn.broadcast_mul %d, %d : (tensor<3x2x2xf32>, tensor<3x2x2xf32>) -> tensor<3x2x2xf32>
+    %one = nn.parameter "one" buffer : tensor<1xf32>
+    %den = nn.broadcast_add %dd, %one : (tensor<3x2x2xf32>, tensor<1xf32>) -> tensor<3x2x2xf32>
+    %q = nn.broadcast_div %s, %den : (tensor<?x3x2x2xf32>, tensor<3x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %sq = nn.broadcast_mul %q, %q : (tensor<?x3x2x2xf32>, tensor<?x3x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %f = nn.flatten %sq : tensor<?x3x2x2xf32> -> tensor<?x12xf32>
+    %fw = nn.parameter "fc.weight" : tensor<4x12xf32>
+    %y = nn.dense %f, %fw : (tensor<?x12xf32>, tensor<4x12xf32>) -> tensor<?x4xf32>
+    return %y : tensor<?x4xf32>
+  }
+  func.func @loss(%x: tensor<?x2x3x3xf32>, %labels: tensor<?xi64>) -> tensor<f32> {
+    %y = call @forward(%x) : (tensor<?x2x3x3xf32>) -> tensor<?x4xf32>
+    %l = nn.softmax_cross_entropy %y, %labels : (tensor<?x4xf32>, tensor<?xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+)mlir";
+
+TEST_F(Training, BroadcastAddSubMulDivGradients) {
+  load(llvm::MemoryBuffer::getMemBufferCopy(kBroadcastModel, "broadcast.mlir"));
+  ParameterMap params = initialize(function("forward"), 71);
+  params["one"].data.assign(1, 1.5);
+  std::vector<Tensor> batch = randomBatch(function("loss"), 3, 72);
+  bool sums = false;
+  step.walk([&](mlir::Operation *o) { sums |= o->getName().getStringRef() == "nn.sum_like"; });
+  EXPECT_TRUE(sums) << "no nn.sum_like in the train step";
+  EXPECT_NEAR(trainLoss(batch, params, sgdHyper(1, 0, 0)), inferenceLoss(batch, params), 1e-12);
+  expectLossGradient(
+      batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
+}
+
 TEST_F(Training, LeNetLearnsAFixedBatchWithSgd) {
   loadFile("lenet.kiln");
   ParameterMap state = initialize(function("forward"), 21);

@@ -10,6 +10,13 @@ namespace kiln::nn {
 // A softmax over the batch (axis 0) mixes samples; over any other axis it does not.
 bool SoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
 bool LogSoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
+// Summing over the batch (the gradient of an operand without it) mixes samples.
+bool SumLikeOp::isSampleIndependent() {
+  auto like = dyn_cast<RankedTensorType>(getLike().getType());
+  auto input = dyn_cast<RankedTensorType>(getInput().getType());
+  return like && input && like.getRank() == input.getRank() &&
+         (like.getRank() == 0 || like.isDynamicDim(0) == input.isDynamicDim(0));
+}
 
 bool isElementwise(Operation *op) { return op->hasTrait<OpTrait::Elementwise>(); }
 bool isFusionAnchor(Operation *op) { return op->hasTrait<OpTrait::FusionAnchor>(); }

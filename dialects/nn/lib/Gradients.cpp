@@ -20,7 +20,54 @@ LogicalResult expectResultGrad(Operation *op, Value resultGrad) {
   return success();
 }
 
+// `grad` (of the broadcast result's shape) summed back to the shape of `like`, times scale; the
+// gradient itself where nothing was broadcast.
+Value sumLike(OpBuilder &b, Location loc, Value grad, Value like, float scale = 1.0f) {
+  if (grad.getType() == like.getType() && scale == 1.0f)
+    return grad;
+  return b.create<SumLikeOp>(loc, typeOf(like), grad, like, b.getF32FloatAttr(scale));
+}
+
 } // namespace
+
+// z = a + b: dz/da = dz/db = 1, summed over what each was broadcast along.
+LogicalResult BroadcastAddOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.append({sumLike(b, getLoc(), dy, getLhs()), sumLike(b, getLoc(), dy, getRhs())});
+  return success();
+}
+
+LogicalResult BroadcastSubOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  grads.append({sumLike(b, getLoc(), dy, getLhs()), sumLike(b, getLoc(), dy, getRhs(), -1.0f)});
+  return success();
+}
+
+// z = a·b: da = dz·b, db = dz·a.
+LogicalResult BroadcastMulOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  Type type = getOutput().getType();
+  Value dyB = b.create<BroadcastMulOp>(getLoc(), type, dy, getRhs());
+  Value dyA = b.create<BroadcastMulOp>(getLoc(), type, dy, getLhs());
+  grads.append({sumLike(b, getLoc(), dyB, getLhs()), sumLike(b, getLoc(), dyA, getRhs())});
+  return success();
+}
+
+// z = a/b: da = dz/b, db = −dz·a/b² = −(dz·z)/b.
+LogicalResult BroadcastDivOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  Type type = getOutput().getType();
+  Value dyOverB = b.create<BroadcastDivOp>(getLoc(), type, dy, getRhs());
+  Value dyZ = b.create<BroadcastMulOp>(getLoc(), type, dy, getOutput());
+  Value dyZOverB = b.create<BroadcastDivOp>(getLoc(), type, dyZ, getRhs());
+  grads.append({sumLike(b, getLoc(), dyOverB, getLhs()),
+                sumLike(b, getLoc(), dyZOverB, getRhs(), -1.0f)});
+  return success();
+}
 
 LogicalResult ConvOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
   if (failed(expectResultGrad(*this, dy)))

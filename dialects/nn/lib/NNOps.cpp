@@ -304,6 +304,30 @@ FailureOr<TensorType> AddOp::inferResultType() {
   return inferSameShape(*this, getLhs());
 }
 
+template <typename BroadcastOp> FailureOr<TensorType> inferBroadcast(BroadcastOp op) {
+  auto lhs = dyn_cast<RankedTensorType>(op.getLhs().getType());
+  auto rhs = dyn_cast<RankedTensorType>(op.getRhs().getType());
+  if (!lhs || !rhs)
+    return unranked(op.getContext());
+  if (failed(checkPositive(op, lhs, "lhs")) || failed(checkPositive(op, rhs, "rhs")))
+    return failure();
+  if (lhs.getRank() == 0 || rhs.getRank() == 0)
+    return op.emitOpError() << "expects operands of rank 1 or more (a scalar is [1]), got " << lhs
+                            << " and " << rhs;
+  std::string why;
+  std::optional<std::vector<int64_t>> shape = kiln::shape::broadcastShape(
+      {lhs.getShape().begin(), lhs.getShape().end()}, {rhs.getShape().begin(), rhs.getShape().end()},
+      &why);
+  if (!shape)
+    return op.emitOpError() << "cannot broadcast " << lhs << " and " << rhs << ": " << why;
+  return makeResult(op, *shape);
+}
+
+FailureOr<TensorType> BroadcastAddOp::inferResultType() { return inferBroadcast(*this); }
+FailureOr<TensorType> BroadcastSubOp::inferResultType() { return inferBroadcast(*this); }
+FailureOr<TensorType> BroadcastMulOp::inferResultType() { return inferBroadcast(*this); }
+FailureOr<TensorType> BroadcastDivOp::inferResultType() { return inferBroadcast(*this); }
+
 FailureOr<TensorType> ReluOp::inferResultType() { return inferSameShape(*this, getInput()); }
 FailureOr<TensorType> TanhOp::inferResultType() { return inferSameShape(*this, getInput()); }
 FailureOr<TensorType> SigmoidOp::inferResultType() { return inferSameShape(*this, getInput()); }

@@ -295,6 +295,29 @@ KILN_SAME_SHAPE_PAIR(SoftmaxBackwardOp, getOutput(), getOutputGrad())
 KILN_SAME_SHAPE_PAIR(LogSoftmaxBackwardOp, getOutput(), getOutputGrad())
 #undef KILN_SAME_SHAPE_PAIR
 
+FailureOr<TensorType> SumLikeOp::inferResultType() {
+  if (!getScale().isFinite())
+    return emitOpError() << "expects a finite scale";
+  if (anyUnranked(*this))
+    return unranked(getContext());
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto like = cast<RankedTensorType>(getLike().getType());
+  if (like.getRank() == 0)
+    return emitOpError() << "expects a like of rank 1 or more (a scalar is [1])";
+  std::vector<int64_t> in(input.getShape().begin(), input.getShape().end());
+  std::string why;
+  std::optional<std::vector<int64_t>> shape =
+      kiln::shape::broadcastShape(in, {like.getShape().begin(), like.getShape().end()}, &why);
+  if (!shape || *shape != in)
+    return emitOpError() << "expects the input " << input << " to be a broadcast of " << like
+                         << (shape ? "" : ": " + why);
+  return sameAs(*this, getLike());
+}
+
+bool SumLikeOp::isIdentity() {
+  return getInput().getType() == getLike().getType() && getScale().isExactlyValue(1.0);
+}
+
 FailureOr<TensorType> LeakyReluBackwardOp::inferResultType() {
   if (failed(checkLeakyReluSlope(*this, getAlpha())))
     return failure();

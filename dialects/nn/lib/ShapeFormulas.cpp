@@ -84,4 +84,41 @@ std::optional<int64_t> windowOutputSize(int64_t input, const Window &w, std::str
   return steps + 1;
 }
 
+std::optional<std::vector<int64_t>> broadcastShape(const std::vector<int64_t> &a,
+                                                   const std::vector<int64_t> &b,
+                                                   std::string *error) {
+  size_t rank = std::max(a.size(), b.size());
+  auto text = [](int64_t d) { return d == kDynamic ? std::string("?") : std::to_string(d); };
+  std::vector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    // Dimension i of the result, from the operands' dimensions aligned at the end (1 if absent).
+    size_t fromEnd = rank - i;
+    int64_t da = fromEnd <= a.size() ? a[a.size() - fromEnd] : 1;
+    int64_t db = fromEnd <= b.size() ? b[b.size() - fromEnd] : 1;
+    bool aDynamic = da == kDynamic, bDynamic = db == kDynamic;
+    if ((aDynamic && (i != 0 || a.size() != rank)) || (bDynamic && (i != 0 || b.size() != rank))) {
+      *error = "a dynamic extent (the batch) must be dimension 0 of an operand of the result's rank";
+      return std::nullopt;
+    }
+    if (aDynamic || bDynamic) {
+      int64_t other = aDynamic ? db : da;
+      if (other != kDynamic && other != 1) {
+        *error = "dimension " + std::to_string(i) + " is the batch in one operand and " +
+                 text(other) + " in the other";
+        return std::nullopt;
+      }
+      out[i] = kDynamic;
+    } else if (da == db || db == 1) {
+      out[i] = da;
+    } else if (da == 1) {
+      out[i] = db;
+    } else {
+      *error = "dimension " + std::to_string(i) + " (aligned at the last) is " + text(da) +
+               " in one operand and " + text(db) + " in the other; neither is 1";
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
 } // namespace kiln::shape

@@ -888,6 +888,54 @@ func.func @sigmoid_not_f32(%x: tensor<4xf64>) {
 
 // -----
 
+func.func @broadcast_mismatch(%x: tensor<?x8x4x4xf32>, %b: tensor<3x1x1xf32>) {
+  // expected-error @+1 {{'nn.broadcast_add' op cannot broadcast 'tensor<?x8x4x4xf32>' and 'tensor<3x1x1xf32>': dimension 1 (aligned at the last) is 8 in one operand and 3 in the other; neither is 1}}
+  %y = nn.broadcast_add %x, %b : (tensor<?x8x4x4xf32>, tensor<3x1x1xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_batch_misaligned(%x: tensor<?x4xf32>, %b: tensor<?xf32>) {
+  // expected-error @+1 {{'nn.broadcast_mul' op cannot broadcast 'tensor<?x4xf32>' and 'tensor<?xf32>': a dynamic extent (the batch) must be dimension 0 of an operand of the result's rank}}
+  %y = nn.broadcast_mul %x, %b : (tensor<?x4xf32>, tensor<?xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_batch_against_static(%x: tensor<?x4xf32>, %b: tensor<3x4xf32>) {
+  // expected-error @+1 {{'nn.broadcast_sub' op cannot broadcast 'tensor<?x4xf32>' and 'tensor<3x4xf32>': dimension 0 is the batch in one operand and 3 in the other}}
+  %y = nn.broadcast_sub %x, %b : (tensor<?x4xf32>, tensor<3x4xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_scalar(%x: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{'nn.broadcast_div' op expects operands of rank 1 or more (a scalar is [1])}}
+  %y = nn.broadcast_div %x, %s : (tensor<4xf32>, tensor<f32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @sum_like_not_a_broadcast(%dy: tensor<?x4xf32>, %b: tensor<5xf32>) {
+  // expected-error @+1 {{'nn.sum_like' op expects the input 'tensor<?x4xf32>' to be a broadcast of 'tensor<5xf32>'}}
+  %y = nn.sum_like %dy, %b {scale = 1.0 : f32} : (tensor<?x4xf32>, tensor<5xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @sum_like_wider_than_input(%dy: tensor<?x1xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{'nn.sum_like' op expects the input 'tensor<?x1xf32>' to be a broadcast of 'tensor<4xf32>'}}
+  %y = nn.sum_like %dy, %b {scale = 1.0 : f32} : (tensor<?x1xf32>, tensor<4xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
 func.func @leaky_relu_infinite_slope(%x: tensor<4xf32>) {
   // expected-error @+1 {{'nn.leaky_relu' op expects a finite alpha}}
   %y = nn.leaky_relu %x {alpha = 0x7F800000 : f32} : tensor<4xf32> -> tensor<*xf32>

@@ -146,6 +146,21 @@ func.func @elementwise(%a: tensor<?x64x56x56xf32>, %b: tensor<?x64x56x56xf32>) -
   return %dc : tensor<?x64x56x56xf32>
 }
 
+// CHECK-LABEL: func.func @broadcasting
+func.func @broadcasting(%x: tensor<?x8x4x4xf32>, %b: tensor<8x1x1xf32>, %s: tensor<1xf32>) -> tensor<8x1x1xf32> {
+  // CHECK: nn.broadcast_add %{{.*}}, %{{.*}} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<?x8x4x4xf32>
+  %a = nn.broadcast_add %x, %b : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<?x8x4x4xf32>
+  // CHECK: nn.broadcast_sub %{{.*}}, %{{.*}} : (tensor<1xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
+  %m = nn.broadcast_sub %s, %a : (tensor<1xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
+  // CHECK: nn.broadcast_mul %{{.*}}, %{{.*}} : (tensor<?x8x4x4xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
+  %p = nn.broadcast_mul %m, %a : (tensor<?x8x4x4xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
+  // CHECK: nn.broadcast_div %{{.*}}, %{{.*}} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<?x8x4x4xf32>
+  %q = nn.broadcast_div %p, %b : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<?x8x4x4xf32>
+  // CHECK: nn.sum_like %{{.*}}, %{{.*}} {scale = -1.000000e+00 : f32} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<8x1x1xf32>
+  %g = nn.sum_like %q, %b {scale = -1.0 : f32} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<8x1x1xf32>
+  return %g : tensor<8x1x1xf32>
+}
+
 // CHECK-LABEL: func.func @classifier_head
 func.func @classifier_head(%x: tensor<?x50x4x4xf32>, %labels: tensor<?xi64>)
     -> (tensor<?x10xf32>, tensor<?x10xf32>, tensor<f32>) {

@@ -11,7 +11,7 @@ tests never run it, nor need PyTorch or a package from the Python registry).
 - tinyresnet.onnx: ResNet-18's pattern in small (stem, max pooling, a basic and a strided block,
   adaptive pooling, classifier), exported and checked the same way.
 - zoo.onnx: one of each op the importer maps (Clip with a Constant and an initializer as its
-  bounds), made with onnx.helper (opset 13); zoo.x.npy three
+  bounds; Mul, Sub, Div and Add broadcasting constants of [6, 1, 1], a scalar and [5]), made with onnx.helper (opset 13); zoo.x.npy three
   inputs and zoo.y.npy ONNX Runtime's outputs.
 - the rest: small graphs made with onnx.helper, each broken in one way (or several, for the
   list of unsupported ops) for the importer's error tests.
@@ -179,7 +179,13 @@ def zoo(out):
                          strides=[2, 2]),
         helper.make_node("BatchNormalization", ["c1", "bn.s", "bn.b", "bn.m", "bn.v"], ["bn"],
                          name="bn", epsilon=1e-3, momentum=0.8),
-        helper.make_node("Relu", ["bn"], ["r1"], name="r1"),
+        helper.make_node("Mul", ["bn", "sc"], ["scaled"], name="scale"),
+        helper.make_node("Constant", [], ["half"], name="half",
+                         value=onnx.numpy_helper.from_array(np.array(0.5, np.float32))),
+        helper.make_node("Sub", ["half", "scaled"], ["shifted"], name="shift"),
+        helper.make_node("Div", ["shifted", "dv"], ["divided"], name="divide"),
+        helper.make_node("Add", ["divided", "ofs"], ["offset"], name="offset"),
+        helper.make_node("Relu", ["offset"], ["r1"], name="r1"),
         helper.make_node("MaxPool", ["r1"], ["p1"], name="p1", kernel_shape=[3, 3],
                          strides=[1, 1], pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["p1", "c2.w"], ["c2"], name="c2", pads=[1, 1, 1, 1]),
@@ -203,7 +209,8 @@ def zoo(out):
     inits = [init("c1.w", [6, 3, 3, 3]), init("c1.b", [6]), init("bn.s", [6]), init("bn.b", [6]),
              init("bn.m", [6]), init("bn.v", [6], positive=True), init("c2.w", [6, 6, 3, 3]),
              init("fc1.w", [6, 5]), init("fc1.b", [5]), init("fc2.w", [5, 4]),
-             onnx.numpy_helper.from_array(np.array(0.9, np.float32), "hi")]
+             onnx.numpy_helper.from_array(np.array(0.9, np.float32), "hi"),
+             init("sc", [6, 1, 1]), init("dv", [6, 1, 1], positive=True), init("ofs", [5])]
     save(out, "zoo", nodes, [tensor("x", ["N", 3, 9, 9])], [tensor("y", ["N", 4])], inits)
     x = rng.uniform(-1, 1, (3, 3, 9, 9)).astype(np.float32)
     session = onnxruntime.InferenceSession(os.path.join(out, "zoo.onnx"),

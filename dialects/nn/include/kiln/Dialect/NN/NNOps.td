@@ -210,6 +210,31 @@ def NN_AddOp : NN_DifferentiableOp<"add", [Commutative, NN_Elementwise, NN_Chann
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
+// Binary arithmetic with NumPy's (ONNX's) broadcasting: a bias or scale of [C, 1, 1] against
+// [N, C, H, W], a scalar as [1]. Not `Elementwise` (its operands may differ in shape), so each
+// is a kernel of its own; nn.add stays the same-shape sum that fuses as a residual.
+class NN_BroadcastOp<string mnemonic, string formula>
+    : NN_DifferentiableOp<mnemonic, [NN_SampleIndependentOpInterface]> {
+  let summary = formula # " with broadcasting";
+  let description = [{
+    The operands are aligned at their last dimensions; each pair of extents is equal or one of
+    them is 1 (or absent), and the result takes the larger. A dynamic extent (the batch) may
+    only be dimension 0 of an operand of the result's rank.
+
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %x, %s : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<?x8x4x4xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$lhs, NN_F32Tensor:$rhs);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_BroadcastAddOp : NN_BroadcastOp<"broadcast_add", "lhs + rhs">;
+def NN_BroadcastSubOp : NN_BroadcastOp<"broadcast_sub", "lhs − rhs">;
+def NN_BroadcastMulOp : NN_BroadcastOp<"broadcast_mul", "lhs · rhs">;
+def NN_BroadcastDivOp : NN_BroadcastOp<"broadcast_div", "lhs / rhs">;
+
 class NN_UnaryOp<string mnemonic, string formula>
     : NN_DifferentiableOp<mnemonic, [NN_Elementwise, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
   let summary = "elementwise " # formula;

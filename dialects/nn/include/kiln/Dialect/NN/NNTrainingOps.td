@@ -291,6 +291,26 @@ def NN_ClipBackwardOp : NN_InferredOp<"clip_backward", [NN_Elementwise, NN_Sampl
   let assemblyFormat = "$value `,` $output_grad attr-dict `:` functional-type(operands, results)";
 }
 
+def NN_SumLikeOp : NN_InferredOp<"sum_like", [DeclareOpInterfaceMethods<NN_SampleIndependentOpInterface, ["isSampleIndependent"]>]> {
+  let summary = "scale · the sum of a gradient over the dimensions a broadcast operand was expanded along";
+  let description = [{
+    The gradient of a broadcasting op with respect to an operand `like`: `input` has the
+    broadcast result's shape; the result has `like`'s, each element the sum of the input's
+    elements that `like`'s element was broadcast to, times `scale`.
+
+    ```mlir
+    %db = nn.sum_like %dy, %b {scale = 1.0 : f32} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, NN_F32Tensor:$like, F32Attr:$scale);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input `,` $like attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    // Whether the op is the identity: `like` has the input's shape and the scale is 1.
+    bool isIdentity();
+  }];
+}
+
 def NN_ReshapeOp : NN_DifferentiableOp<"reshape", [NN_View, NN_SampleIndependentOpInterface]> {
   let summary = "the same elements in another shape of equal size (flatten's gradient)";
   let description = [{

@@ -39,6 +39,14 @@ struct Window {
 // input. A dynamic input gives a dynamic output. On failure returns nullopt and says why in *error.
 std::optional<int64_t> windowOutputSize(int64_t input, const Window &window, std::string *error);
 
+// NumPy's (ONNX's multidirectional) broadcasting of two shapes: aligned at their last
+// dimensions, each pair equal or one of them 1. A dynamic extent (the batch) may only be the
+// first dimension of an operand of the result's rank, where the other operand has it too or 1
+// (or lacks that dimension). On failure returns nullopt and says why in *error.
+std::optional<std::vector<int64_t>> broadcastShape(const std::vector<int64_t> &a,
+                                                   const std::vector<int64_t> &b,
+                                                   std::string *error);
+
 } // namespace kiln::shape
 
 #endif // KILN_DIALECT_NN_SHAPEFORMULAS_H
