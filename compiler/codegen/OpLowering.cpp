@@ -405,6 +405,22 @@ FailureOr<LoweredOp> lowerBroadcast(mlir::Operation *op, const std::vector<Tenso
   return lowered;
 }
 
+FailureOr<LoweredOp> lowerTranspose(nn::TransposeOp op, const TensorFunc &input,
+                                    const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  std::vector<Var> v = tensorVars(static_cast<int64_t>(shape.size()));
+  std::vector<Expr> from(v.size());
+  for (auto [i, p] : llvm::enumerate(op.getPerm()))
+    from[static_cast<size_t>(p)] = v[i];
+  Func f(name);
+  f(halideOrder(v)) = input.at(from);
+  LoweredOp lowered{{f, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
 FailureOr<LoweredOp> lowerFlatten(nn::FlattenOp op, const TensorFunc &input,
                                   const std::string &name) {
   std::vector<int64_t> shape = resultShape(op);
@@ -483,6 +499,7 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
           [&](mlir::Operation *e) { return lowerElementwise(e, in, name); })
       .Case<nn::BroadcastAddOp, nn::BroadcastSubOp, nn::BroadcastMulOp, nn::BroadcastDivOp>(
           [&](mlir::Operation *e) { return lowerBroadcast(e, in, name); })
+      .Case([&](nn::TransposeOp t) { return lowerTranspose(t, in[0], name); })
       .Case([&](nn::FlattenOp flatten) { return lowerFlatten(flatten, in[0], name); })
       .Case([&](nn::SoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/false); })
       .Case([&](nn::LogSoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/true); })

@@ -967,6 +967,20 @@ LogicalResult buildBinary(Importer &im, const onnx::NodeProto &node) {
   return im.finish(node, im.builder.create<BroadcastOp>(im.loc(), im.unranked(), a, b));
 }
 
+// Transpose: `perm` (default: the dimensions reversed); the batch must stay first.
+LogicalResult buildTranspose(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<Value> in = im.input(node, 0);
+  if (failed(in))
+    return failure();
+  int64_t rank = im.typeOf(*in).getRank();
+  std::vector<int64_t> reversed;
+  for (int64_t d = rank - 1; d >= 0; --d)
+    reversed.push_back(d);
+  std::vector<int64_t> perm = intsAttr(node, "perm", reversed);
+  return im.finish(node, im.builder.create<nn::TransposeOp>(im.loc(), im.unranked(), *in,
+                                                            im.builder.getDenseI64ArrayAttr(perm)));
+}
+
 template <typename OpTy> LogicalResult buildSoftmax(Importer &im, const onnx::NodeProto &node) {
   FailureOr<Value> in = im.input(node, 0);
   if (failed(in))
@@ -1137,6 +1151,7 @@ const llvm::StringMap<OpSpec> &opTable() {
       {"Sub", {2, checkBinary, buildBinary<nn::BroadcastSubOp>}},
       {"Mul", {2, checkBinary, buildBinary<nn::BroadcastMulOp>}},
       {"Div", {2, checkBinary, buildBinary<nn::BroadcastDivOp>}},
+      {"Transpose", {1, noCheck, buildTranspose}},
       {"Relu", {1, noCheck, buildUnary<nn::ReluOp>}},
       {"Tanh", {1, noCheck, buildUnary<nn::TanhOp>}},
       {"Sigmoid", {1, noCheck, buildUnary<nn::SigmoidOp>}},

@@ -428,6 +428,37 @@ Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b) {
   return y;
 }
 
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &perm) {
+  size_t rank = x.shape.size();
+  std::vector<bool> seen(rank, false);
+  if (!x.valid() || perm.size() != rank)
+    return Tensor{};
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)])
+      return Tensor{};
+    seen[static_cast<size_t>(p)] = true;
+  }
+  Tensor y{std::vector<int64_t>(rank), std::vector<double>(x.data.size())};
+  for (size_t i = 0; i < rank; ++i)
+    y.shape[i] = x.shape[static_cast<size_t>(perm[i])];
+  std::vector<int64_t> strides(rank, 1); // x's
+  for (size_t d = rank; d-- > 1;)
+    strides[d - 1] = strides[d] * x.shape[d];
+  std::vector<int64_t> index(rank, 0); // y's
+  for (double &out : y.data) {
+    int64_t offset = 0;
+    for (size_t i = 0; i < rank; ++i)
+      offset += index[i] * strides[static_cast<size_t>(perm[i])];
+    out = x.data[static_cast<size_t>(offset)];
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < y.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return y;
+}
+
 Tensor relu(const Tensor &x) {
   return elementwise(x, [](double v) { return v > 0.0 ? v : 0.0; });
 }

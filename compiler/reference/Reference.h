@@ -85,6 +85,8 @@ int64_t broadcastOffset(const std::vector<int64_t> &shape, const std::vector<int
 enum class BinaryOp { Add, Sub, Mul, Div };
 // a op b with broadcasting.
 Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b);
+// Result dimension i is x's dimension perm[i] (perm a permutation of x's dimensions).
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &perm);
 Tensor relu(const Tensor &x);
 Tensor tanh(const Tensor &x);
 Tensor sigmoid(const Tensor &x);

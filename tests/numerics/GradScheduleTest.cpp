@@ -54,6 +54,7 @@ std::vector<OpCase> everyTrainingOp() {
       typedCase({"tensor<1xf32>", x}, "broadcast_sub"),
       typedCase({x, x}, "broadcast_mul"),
       typedCase({x, "tensor<9xf32>"}, "broadcast_div"),
+      typedCase({x}, "transpose perm = [0, 3, 1, 2]"),
       typedCase({m}, "reshape", "tensor<?x10x2x2xf32>"),
       typedCase({x, x}, "softmax_backward axis = 1"),
       typedCase({u, u}, "log_softmax_backward axis = 1"),

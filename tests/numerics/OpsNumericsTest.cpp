@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -214,6 +215,25 @@ TEST(OpsNumerics, BroadcastBinaryOps) {
     k.op = std::string("nn.") + names[config % 4] + " %a0, %a1 : (" + k.argTypes[0] + ", " +
            k.argTypes[1] + ") -> tensor<*xf32>";
     expectMatches(k, reference::broadcastBinary(ops[config % 4], k.inputs[0], k.inputs[1]), config);
+  }
+}
+
+// Transpose by random permutations: of every dimension for static shapes, of all but the batch
+// for a dynamic one.
+TEST(OpsNumerics, Transpose) {
+  std::mt19937 rng(kSeed + 9);
+  for (int config = 0; config < 40; ++config) {
+    std::vector<int64_t> in = randomShape(rng, 2, 5);
+    bool dynamic = config % 2 == 0;
+    std::vector<int64_t> perm(in.size());
+    for (size_t i = 0; i < perm.size(); ++i)
+      perm[i] = static_cast<int64_t>(i);
+    std::shuffle(perm.begin() + (dynamic ? 1 : 0), perm.end(), rng);
+    OpCase k;
+    k.inputs = {randomTensor(in, rng)};
+    k.argTypes = {mlirType(in, dynamic)};
+    k.op = "nn.transpose %a0 perm = " + arrayText(perm) + " : " + k.argTypes[0] + " -> tensor<*xf32>";
+    expectMatches(k, reference::transpose(k.inputs[0], perm), config);
   }
 }
 

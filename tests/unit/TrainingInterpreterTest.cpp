@@ -300,7 +300,8 @@ TEST_F(Training, LeakyReluAndClipGradients) {
       batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
 }
 
-// The broadcasting ops' gradients (ONNX's Add, Sub, Mul, Div with a bias or a scale): each
+// The broadcasting ops' and transpose's gradients (ONNX's Add, Sub, Mul, Div with a bias or a
+// scale, Transpose): each
 // trained parameter is broadcast along the batch, the spatial dimensions or both, and the
 // divisor is kept away from 0 (1.5 + a square) so the differences are smooth.
 constexpr const char *kBroadcastModel = R"mlir(
@@ -320,7 +321,8 @@ module @broadcast {
     %den = nn.broadcast_add %dd, %one : (tensor<3x2x2xf32>, tensor<1xf32>) -> tensor<3x2x2xf32>
     %q = nn.broadcast_div %s, %den : (tensor<?x3x2x2xf32>, tensor<3x2x2xf32>) -> tensor<?x3x2x2xf32>
     %sq = nn.broadcast_mul %q, %q : (tensor<?x3x2x2xf32>, tensor<?x3x2x2xf32>) -> tensor<?x3x2x2xf32>
-    %f = nn.flatten %sq : tensor<?x3x2x2xf32> -> tensor<?x12xf32>
+    %t = nn.transpose %sq perm = [0, 3, 1, 2] : tensor<?x3x2x2xf32> -> tensor<?x2x3x2xf32>
+    %f = nn.flatten %t : tensor<?x2x3x2xf32> -> tensor<?x12xf32>
     %fw = nn.parameter "fc.weight" : tensor<4x12xf32>
     %y = nn.dense %f, %fw : (tensor<?x12xf32>, tensor<4x12xf32>) -> tensor<?x4xf32>
     return %y : tensor<?x4xf32>
@@ -333,7 +335,7 @@ module @broadcast {
 }
 )mlir";
 
-TEST_F(Training, BroadcastAddSubMulDivGradients) {
+TEST_F(Training, BroadcastAddSubMulDivAndTransposeGradients) {
   load(llvm::MemoryBuffer::getMemBufferCopy(kBroadcastModel, "broadcast.mlir"));
   ParameterMap params = initialize(function("forward"), 71);
   params["one"].data.assign(1, 1.5);

@@ -10,6 +10,8 @@ namespace kiln::nn {
 // A softmax over the batch (axis 0) mixes samples; over any other axis it does not.
 bool SoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
 bool LogSoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
+// Moving the batch away from dimension 0 mixes it with another dimension.
+bool TransposeOp::isSampleIndependent() { return getPerm().empty() || getPerm()[0] == 0; }
 // Summing over the batch (the gradient of an operand without it) mixes samples.
 bool SumLikeOp::isSampleIndependent() {
   auto like = dyn_cast<RankedTensorType>(getLike().getType());

@@ -69,6 +69,19 @@ LogicalResult BroadcastDivOp::buildGradients(OpBuilder &b, Value dy, SmallVector
   return success();
 }
 
+// The gradient of a transpose is the transpose by the inverse permutation.
+LogicalResult TransposeOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  ArrayRef<int64_t> perm = getPerm();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = static_cast<int64_t>(i);
+  grads.push_back(b.create<TransposeOp>(getLoc(), typeOf(getInput()), dy,
+                                        b.getDenseI64ArrayAttr(inverse)));
+  return success();
+}
+
 LogicalResult ConvOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
   if (failed(expectResultGrad(*this, dy)))
     return failure();

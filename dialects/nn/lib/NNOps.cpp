@@ -328,6 +328,32 @@ FailureOr<TensorType> BroadcastSubOp::inferResultType() { return inferBroadcast(
 FailureOr<TensorType> BroadcastMulOp::inferResultType() { return inferBroadcast(*this); }
 FailureOr<TensorType> BroadcastDivOp::inferResultType() { return inferBroadcast(*this); }
 
+FailureOr<TensorType> TransposeOp::inferResultType() {
+  auto input = dyn_cast<RankedTensorType>(getInput().getType());
+  if (!input)
+    return unranked(getContext());
+  if (failed(checkPositive(*this, input, "input")))
+    return failure();
+  ArrayRef<int64_t> perm = getPerm();
+  int64_t rank = input.getRank();
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  bool permutation = static_cast<int64_t>(perm.size()) == rank;
+  for (int64_t p : perm) {
+    permutation = permutation && p >= 0 && p < rank && !seen[static_cast<size_t>(p)];
+    if (permutation)
+      seen[static_cast<size_t>(p)] = true;
+  }
+  if (!permutation)
+    return emitOpError() << "expects perm to be a permutation of the " << rank
+                         << " dimensions of " << input;
+  if (input.isDynamicDim(0) && perm[0] != 0)
+    return emitOpError() << "expects the dynamic dimension 0 (the batch) to stay first";
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(input.getDimSize(p));
+  return makeResult(*this, shape);
+}
+
 FailureOr<TensorType> ReluOp::inferResultType() { return inferSameShape(*this, getInput()); }
 FailureOr<TensorType> TanhOp::inferResultType() { return inferSameShape(*this, getInput()); }
 FailureOr<TensorType> SigmoidOp::inferResultType() { return inferSameShape(*this, getInput()); }

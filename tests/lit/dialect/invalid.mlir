@@ -936,6 +936,22 @@ func.func @sum_like_wider_than_input(%dy: tensor<?x1xf32>, %b: tensor<4xf32>) {
 
 // -----
 
+func.func @transpose_not_a_permutation(%x: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{'nn.transpose' op expects perm to be a permutation of the 3 dimensions of 'tensor<2x3x4xf32>'}}
+  %y = nn.transpose %x perm = [0, 2, 2] : tensor<2x3x4xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_moves_the_batch(%x: tensor<?x3x4xf32>) {
+  // expected-error @+1 {{'nn.transpose' op expects the dynamic dimension 0 (the batch) to stay first}}
+  %y = nn.transpose %x perm = [1, 0, 2] : tensor<?x3x4xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
 func.func @leaky_relu_infinite_slope(%x: tensor<4xf32>) {
   // expected-error @+1 {{'nn.leaky_relu' op expects a finite alpha}}
   %y = nn.leaky_relu %x {alpha = 0x7F800000 : f32} : tensor<4xf32> -> tensor<*xf32>

@@ -161,6 +161,13 @@ func.func @broadcasting(%x: tensor<?x8x4x4xf32>, %b: tensor<8x1x1xf32>, %s: tens
   return %g : tensor<8x1x1xf32>
 }
 
+// CHECK-LABEL: func.func @transpose
+func.func @transpose(%x: tensor<?x8x4x5xf32>) -> tensor<?x4x5x8xf32> {
+  // CHECK: nn.transpose %{{.*}} perm = [0, 2, 3, 1] : tensor<?x8x4x5xf32> -> tensor<?x4x5x8xf32>
+  %y = nn.transpose %x perm = [0, 2, 3, 1] : tensor<?x8x4x5xf32> -> tensor<?x4x5x8xf32>
+  return %y : tensor<?x4x5x8xf32>
+}
+
 // CHECK-LABEL: func.func @classifier_head
 func.func @classifier_head(%x: tensor<?x50x4x4xf32>, %labels: tensor<?xi64>)
     -> (tensor<?x10xf32>, tensor<?x10xf32>, tensor<f32>) {

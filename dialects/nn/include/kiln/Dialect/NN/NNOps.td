@@ -283,6 +283,20 @@ def NN_ClipOp : NN_DifferentiableOp<"clip", [NN_Elementwise, NN_ChannelsLast, NN
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
 }
 
+def NN_TransposeOp : NN_DifferentiableOp<"transpose", [DeclareOpInterfaceMethods<NN_SampleIndependentOpInterface, ["isSampleIndependent"]>]> {
+  let summary = "permutes the dimensions: result dimension i is input dimension perm[i]";
+  let description = [{
+    NumPy's and ONNX's transpose. A dynamic extent (the batch) must stay dimension 0.
+
+    ```mlir
+    %y = nn.transpose %x perm = [0, 2, 3, 1] : tensor<?x8x4x5xf32> -> tensor<?x4x5x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input `perm` `=` $perm attr-dict `:` type($input) `->` type($output)";
+}
+
 def NN_FlattenOp : NN_DifferentiableOp<"flatten", [NN_View, NN_SampleIndependentOpInterface]> {
   let summary = "collapse every dimension after the batch into one";
   let description = [{
