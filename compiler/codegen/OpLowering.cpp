@@ -421,6 +421,62 @@ FailureOr<LoweredOp> lowerTranspose(nn::TransposeOp op, const TensorFunc &input,
   return lowered;
 }
 
+// Each result element reads the input at its index less the padding before it; where that falls
+// outside the input (a positive pad), the value. The index is clamped so that Halide's bounds
+// stay inside the input.
+FailureOr<LoweredOp> lowerPad(nn::PadOp op, const TensorFunc &input, const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  std::vector<Var> v = tensorVars(static_cast<int64_t>(shape.size()));
+  llvm::ArrayRef<int64_t> pads = op.getPads();
+  size_t rank = shape.size();
+  std::vector<Expr> from(rank);
+  Expr inside = Internal::const_true();
+  for (size_t d = 0; d < rank; ++d) {
+    Expr src = v[d] - static_cast<int>(pads[d]);
+    if (pads[d] > 0 || pads[rank + d] > 0) {
+      int64_t extent = input.shape[d];
+      inside = inside && src >= 0 && src < static_cast<int>(extent);
+      src = clamp(src, 0, static_cast<int>(extent - 1));
+    }
+    from[d] = src;
+  }
+  Func f(name);
+  f(halideOrder(v)) = select(inside, input.at(from), Expr(op.getValue().convertToFloat()));
+  LoweredOp lowered{{f, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
+// The result along the axis is input 0, then input 1, ...: a select over the inputs' ranges,
+// each input's index clamped to its own extent.
+FailureOr<LoweredOp> lowerConcat(nn::ConcatOp op, const std::vector<TensorFunc> &inputs,
+                                 const std::string &name) {
+  std::vector<int64_t> shape = resultShape(op);
+  std::vector<Var> v = tensorVars(static_cast<int64_t>(shape.size()));
+  size_t axis = static_cast<size_t>(op.getAxis());
+  std::vector<int64_t> begin(inputs.size() + 1, 0); // input k's first index along the axis
+  for (size_t k = 0; k < inputs.size(); ++k)
+    begin[k + 1] = begin[k] + inputs[k].shape[axis];
+  Expr value;
+  for (size_t k = inputs.size(); k-- > 0;) {
+    std::vector<Expr> at = asExprs(v);
+    at[axis] = clamp(v[axis] - static_cast<int>(begin[k]), 0,
+                     static_cast<int>(inputs[k].shape[axis] - 1));
+    Expr element = inputs[k].at(at);
+    value = value.defined() ? select(v[axis] < static_cast<int>(begin[k + 1]), element, value)
+                            : element;
+  }
+  Func f(name);
+  f(halideOrder(v)) = value;
+  LoweredOp lowered{{f, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
 FailureOr<LoweredOp> lowerFlatten(nn::FlattenOp op, const TensorFunc &input,
                                   const std::string &name) {
   std::vector<int64_t> shape = resultShape(op);
@@ -500,6 +556,8 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
       .Case<nn::BroadcastAddOp, nn::BroadcastSubOp, nn::BroadcastMulOp, nn::BroadcastDivOp>(
           [&](mlir::Operation *e) { return lowerBroadcast(e, in, name); })
       .Case([&](nn::TransposeOp t) { return lowerTranspose(t, in[0], name); })
+      .Case([&](nn::PadOp p) { return lowerPad(p, in[0], name); })
+      .Case([&](nn::ConcatOp c) { return lowerConcat(c, in, name); })
       .Case([&](nn::FlattenOp flatten) { return lowerFlatten(flatten, in[0], name); })
       .Case([&](nn::SoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/false); })
       .Case([&](nn::LogSoftmaxOp s) { return lowerSoftmax(s, in[0], name, /*isLog=*/true); })

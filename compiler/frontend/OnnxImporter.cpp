@@ -981,6 +981,129 @@ LogicalResult buildTranspose(Importer &im, const onnx::NodeProto &node) {
                                                             im.builder.getDenseI64ArrayAttr(perm)));
 }
 
+void checkPad(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
+  std::string mode = stringAttr(node, "mode", "constant");
+  if (mode != "constant")
+    why.push_back("mode '" + mode + "' is not supported (only constant)");
+  if (im.opset >= 11) {
+    if (node.input_size() < 2 || node.input(1).empty())
+      why.push_back("has no pads");
+    for (int i : {1, 2, 3})
+      if (node.input_size() > i && !node.input(i).empty() && !im.isConstant(node.input(i)))
+        why.push_back(std::string("the ") + (i == 1 ? "pads" : i == 2 ? "constant value" : "axes") +
+                      " must be a constant (an initializer or a Constant)");
+  } else if (!findAttr(node, "pads")) {
+    why.push_back("has no pads");
+  }
+}
+
+// An int64 constant input of a node (the pads or axes of a Pad), or failure with an error.
+FailureOr<std::vector<int64_t>> intsInput(Importer &im, const onnx::NodeProto &node, int i,
+                                          llvm::StringRef what) {
+  FailureOr<const Tensor *> tensor = im.constant(node, node.input(i));
+  if (failed(tensor))
+    return failure();
+  if ((*tensor)->isFloat || (*tensor)->dims.size() > 1) {
+    im.error(node) << what << " must be a 1-D int64 tensor";
+    return failure();
+  }
+  return (*tensor)->ints;
+}
+
+// Pad in constant mode: `pads` (an attribute before opset 11, a constant input from 11 on) holds
+// the amounts before each dimension, then after each; from opset 18 `axes` names the dimensions
+// they apply to.
+LogicalResult buildPad(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<Value> in = im.input(node, 0);
+  if (failed(in))
+    return failure();
+  int64_t rank = im.typeOf(*in).getRank();
+  std::vector<int64_t> given;
+  float value = 0.0f;
+  std::vector<int64_t> axes;
+  if (im.opset < 11) {
+    given = intsAttr(node, "pads", {});
+    value = floatAttr(node, "value", 0.0f);
+  } else {
+    FailureOr<std::vector<int64_t>> pads = intsInput(im, node, 1, "pads");
+    if (failed(pads))
+      return failure();
+    given = *pads;
+    if (node.input_size() > 2 && !node.input(2).empty()) {
+      FailureOr<const Tensor *> v = im.constant(node, node.input(2));
+      if (failed(v))
+        return failure();
+      if (!(*v)->isFloat || (*v)->floats.size() != 1) {
+        im.error(node) << "the constant value must be one float32 value";
+        return failure();
+      }
+      value = (*v)->floats[0];
+    }
+    if (node.input_size() > 3 && !node.input(3).empty()) {
+      FailureOr<std::vector<int64_t>> a = intsInput(im, node, 3, "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+  }
+  if (axes.empty())
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  if (given.size() != 2 * axes.size()) {
+    im.error(node) << "pads " << joinInts(given) << " must have " << 2 * axes.size()
+                   << " values (before, then after each of " << axes.size() << " dimensions)";
+    return failure();
+  }
+  std::vector<int64_t> pads(static_cast<size_t>(2 * rank), 0);
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    int64_t d = axis < 0 ? axis + rank : axis;
+    if (d < 0 || d >= rank || seen[static_cast<size_t>(d)]) {
+      im.error(node) << "axes " << joinInts(axes) << " are not distinct dimensions of a rank-"
+                     << rank << " input";
+      return failure();
+    }
+    seen[static_cast<size_t>(d)] = true;
+    pads[static_cast<size_t>(d)] = given[i];
+    pads[static_cast<size_t>(rank + d)] = given[axes.size() + i];
+  }
+  if (!std::isfinite(value)) {
+    im.error(node) << "the constant value " << value << " is not finite";
+    return failure();
+  }
+  return im.finish(node, im.builder.create<nn::PadOp>(im.loc(), im.unranked(), *in,
+                                                      im.builder.getDenseI64ArrayAttr(pads),
+                                                      im.builder.getF32FloatAttr(value)));
+}
+
+void checkConcat(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
+  if (im.opset >= 4 && !findAttr(node, "axis"))
+    why.push_back("has no axis");
+  for (int i = 0; i < node.input_size(); ++i)
+    if (im.isConstant(node.input(i)))
+      why.push_back("input " + std::to_string(i) + " ('" + node.input(i) +
+                    "') is a constant; only computed tensors are joined");
+}
+
+// Concat along `axis` (negative: from the end; opset 1's default is 1).
+LogicalResult buildConcat(Importer &im, const onnx::NodeProto &node) {
+  SmallVector<Value> inputs;
+  for (int i = 0; i < node.input_size(); ++i) {
+    FailureOr<Value> in = im.input(node, i);
+    if (failed(in))
+      return failure();
+    inputs.push_back(*in);
+  }
+  int64_t rank = im.typeOf(inputs[0]).getRank();
+  int64_t given = intAttr(node, "axis", 1), axis = given < 0 ? given + rank : given;
+  if (axis < 0 || axis >= rank) {
+    im.error(node) << "axis " << given << " is outside a rank-" << rank << " input";
+    return failure();
+  }
+  return im.finish(node, im.builder.create<nn::ConcatOp>(im.loc(), im.unranked(), inputs,
+                                                         static_cast<uint64_t>(axis)));
+}
+
 template <typename OpTy> LogicalResult buildSoftmax(Importer &im, const onnx::NodeProto &node) {
   FailureOr<Value> in = im.input(node, 0);
   if (failed(in))
@@ -1152,6 +1275,8 @@ const llvm::StringMap<OpSpec> &opTable() {
       {"Mul", {2, checkBinary, buildBinary<nn::BroadcastMulOp>}},
       {"Div", {2, checkBinary, buildBinary<nn::BroadcastDivOp>}},
       {"Transpose", {1, noCheck, buildTranspose}},
+      {"Pad", {1, checkPad, buildPad}},
+      {"Concat", {1, checkConcat, buildConcat}},
       {"Relu", {1, noCheck, buildUnary<nn::ReluOp>}},
       {"Tanh", {1, noCheck, buildUnary<nn::TanhOp>}},
       {"Sigmoid", {1, noCheck, buildUnary<nn::SigmoidOp>}},

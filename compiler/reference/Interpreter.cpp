@@ -182,6 +182,17 @@ FailureOr<Tensor> evaluate(nn::TransposeOp op, const Environment &env, const Par
   return transpose(valueOf(env, op.getInput()), op.getPerm().vec());
 }
 
+FailureOr<Tensor> evaluate(nn::PadOp op, const Environment &env, const ParameterMap &) {
+  return pad(valueOf(env, op.getInput()), op.getPads().vec(), op.getValue().convertToFloat());
+}
+
+FailureOr<Tensor> evaluate(nn::ConcatOp op, const Environment &env, const ParameterMap &) {
+  std::vector<Tensor> inputs;
+  for (Value v : op.getInputs())
+    inputs.push_back(valueOf(env, v));
+  return concat(inputs, static_cast<int64_t>(op.getAxis()));
+}
+
 FailureOr<Tensor> evaluate(nn::LeakyReluOp op, const Environment &env, const ParameterMap &) {
   return leakyRelu(valueOf(env, op.getInput()), op.getAlpha().convertToFloat());
 }
@@ -474,7 +485,7 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
       .Case<nn::ParameterOp, nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp,
             nn::GlobalMaxPoolOp, nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp,
             nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp, nn::BroadcastAddOp, nn::BroadcastSubOp,
-            nn::BroadcastMulOp, nn::BroadcastDivOp, nn::TransposeOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
+            nn::BroadcastMulOp, nn::BroadcastDivOp, nn::TransposeOp, nn::PadOp, nn::ConcatOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
             nn::SoftmaxCrossEntropyOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>([&](auto concrete) -> FailureOr<Tensor> {
         return evaluate(concrete, env, params);
       })

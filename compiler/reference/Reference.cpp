@@ -459,6 +459,76 @@ Tensor transpose(const Tensor &x, const std::vector<int64_t> &perm) {
   return y;
 }
 
+Tensor pad(const Tensor &x, const std::vector<int64_t> &pads, double value) {
+  size_t rank = x.shape.size();
+  if (!x.valid() || pads.size() != 2 * rank)
+    return Tensor{};
+  Tensor y;
+  constexpr int64_t kLimit = int64_t(1) << 40; // so that the sums below cannot wrap
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t before = pads[d], after = pads[rank + d];
+    if (before < -kLimit || before > kLimit || after < -kLimit || after > kLimit ||
+        x.shape[d] + before + after < 1)
+      return Tensor{};
+    y.shape.push_back(x.shape[d] + before + after);
+  }
+  int64_t count = y.numel();
+  if (count < 0 || count > (int64_t(1) << 40))
+    return Tensor{};
+  y.data.assign(static_cast<size_t>(count), value);
+  std::vector<int64_t> strides(rank, 1); // x's
+  for (size_t d = rank; d-- > 1;)
+    strides[d - 1] = strides[d] * x.shape[d];
+  std::vector<int64_t> index(rank, 0); // y's
+  for (double &out : y.data) {
+    int64_t offset = 0;
+    bool inside = true;
+    for (size_t d = 0; d < rank && inside; ++d) {
+      int64_t src = index[d] - pads[d];
+      inside = src >= 0 && src < x.shape[d];
+      offset += src * strides[d];
+    }
+    if (inside)
+      out = x.data[static_cast<size_t>(offset)];
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < y.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return y;
+}
+
+Tensor concat(const std::vector<Tensor> &xs, int64_t axis) {
+  if (xs.empty() || !xs[0].valid() || axis < 0 ||
+      axis >= static_cast<int64_t>(xs[0].shape.size()))
+    return Tensor{};
+  size_t a = static_cast<size_t>(axis);
+  Tensor y{xs[0].shape, {}};
+  y.shape[a] = 0;
+  for (const Tensor &x : xs) {
+    if (!x.valid() || x.shape.size() != y.shape.size())
+      return Tensor{};
+    for (size_t d = 0; d < y.shape.size(); ++d)
+      if (d != a && x.shape[d] != y.shape[d])
+        return Tensor{};
+    y.shape[a] += x.shape[a];
+  }
+  // Row-major: the result is, for each index before the axis, input 0's block, input 1's, ...
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < a; ++d)
+    outer *= y.shape[d];
+  for (size_t d = a + 1; d < y.shape.size(); ++d)
+    inner *= y.shape[d];
+  for (int64_t o = 0; o < outer; ++o)
+    for (const Tensor &x : xs) {
+      size_t block = static_cast<size_t>(x.shape[a] * inner);
+      auto from = x.data.begin() + static_cast<std::ptrdiff_t>(o * static_cast<int64_t>(block));
+      y.data.insert(y.data.end(), from, from + static_cast<std::ptrdiff_t>(block));
+    }
+  return y;
+}
+
 Tensor relu(const Tensor &x) {
   return elementwise(x, [](double v) { return v > 0.0 ? v : 0.0; });
 }

@@ -87,6 +87,11 @@ enum class BinaryOp { Add, Sub, Mul, Div };
 Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b);
 // Result dimension i is x's dimension perm[i] (perm a permutation of x's dimensions).
 Tensor transpose(const Tensor &x, const std::vector<int64_t> &perm);
+// x with pads[d] elements of `value` added before dimension d and pads[rank + d] after it (a
+// negative pad removes elements).
+Tensor pad(const Tensor &x, const std::vector<int64_t> &pads, double value);
+// The tensors joined along `axis` (every other extent equal).
+Tensor concat(const std::vector<Tensor> &xs, int64_t axis);
 Tensor relu(const Tensor &x);
 Tensor tanh(const Tensor &x);
 Tensor sigmoid(const Tensor &x);

@@ -237,6 +237,54 @@ TEST(OpsNumerics, Transpose) {
   }
 }
 
+// Pad by random amounts (negative ones crop) of every dimension but a dynamic batch, with a
+// random value.
+TEST(OpsNumerics, Pad) {
+  std::mt19937 rng(kSeed + 10);
+  for (int config = 0; config < 60; ++config) {
+    std::vector<int64_t> in = randomShape(rng, 2, 5);
+    bool dynamic = config % 2 == 0;
+    size_t rank = in.size();
+    std::vector<int64_t> pads(2 * rank, 0);
+    for (size_t d = dynamic ? 1 : 0; d < rank; ++d) {
+      pads[d] = pick(rng, -(in[d] - 1) / 2, 3);
+      pads[rank + d] = pick(rng, -(in[d] - 1) / 2, 3);
+    }
+    double value = config % 3 == 0 ? 0.0 : pick(rng, -4, 4) * 0.75;
+    OpCase k;
+    k.inputs = {randomTensor(in, rng)};
+    k.argTypes = {mlirType(in, dynamic)};
+    k.op = "nn.pad %a0 pads = " + arrayText(pads) + " {value = " + std::to_string(value) +
+           " : f32} : " + k.argTypes[0] + " -> tensor<*xf32>";
+    expectMatches(k, reference::pad(k.inputs[0], pads, value), config);
+  }
+}
+
+// Concat of 1 to 4 inputs along a random axis (not a dynamic batch).
+TEST(OpsNumerics, Concat) {
+  std::mt19937 rng(kSeed + 11);
+  for (int config = 0; config < 60; ++config) {
+    std::vector<int64_t> base = randomShape(rng, 1, 5);
+    bool dynamic = config % 2 == 0 && base.size() > 1;
+    int64_t rank = static_cast<int64_t>(base.size());
+    int64_t axis = pick(rng, dynamic ? 1 : 0, rank - 1);
+    int64_t count = pick(rng, 1, 4);
+    OpCase k;
+    std::string types;
+    std::vector<Tensor> inputs;
+    for (int64_t i = 0; i < count; ++i) {
+      std::vector<int64_t> shape = base;
+      shape[static_cast<size_t>(axis)] = pick(rng, 1, 5);
+      k.inputs.push_back(randomTensor(shape, rng));
+      k.argTypes.push_back(mlirType(shape, dynamic));
+      k.op += (i ? ", %a" : "nn.concat %a") + std::to_string(i);
+      types += (i ? ", " : "") + k.argTypes.back();
+    }
+    k.op += " axis = " + std::to_string(axis) + " : (" + types + ") -> tensor<*xf32>";
+    expectMatches(k, reference::concat(k.inputs, axis), config);
+  }
+}
+
 TEST(OpsNumerics, SoftmaxAndLogSoftmax) {
   std::mt19937 rng(kSeed + 3);
   for (int config = 0; config < 300; ++config) {

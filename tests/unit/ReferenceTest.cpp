@@ -385,6 +385,31 @@ TEST(ReferenceOps, Elementwise) {
   expectTensor(flatten(iota({2, 3, 2, 2})), {2, 12}, iota({2, 12}).data);
 }
 
+TEST(ReferenceOps, PadAndCrop) {
+  // [[1 2] [3 4]] with pads [1, 0, 0, 1] (before dimensions 0 and 1, then after them): a row of
+  // 9s before, a column of 9s after: [9 9 9], [1 2 9], [3 4 9].
+  expectTensor(pad(iota({2, 2}), {1, 0, 0, 1}, 9), {3, 3}, {9, 9, 9, 1, 2, 9, 3, 4, 9});
+  // Negative pads crop: row 0 and the last column of a 3×3 go.
+  expectTensor(pad(iota({3, 3}), {-1, 0, 0, -1}, 0), {2, 2}, {4, 5, 7, 8});
+  // Padding then cropping by the same amounts gives the input back.
+  Tensor x = random({2, 3, 4}, 5);
+  expectSame(pad(pad(x, {0, 1, 2, 0, 3, 1}, 7), {0, -1, -2, 0, -3, -1}, 0), x);
+  EXPECT_FALSE(pad(iota({2, 2}), {0, 0, 0}, 0).valid());
+  EXPECT_FALSE(pad(iota({2, 2}), {-2, 0, 0, 0}, 0).valid()); // nothing left of dimension 0
+}
+
+TEST(ReferenceOps, Concat) {
+  // Along axis 1 of 2×1 [1 2] and 2×2 [10 11 12 13]: rows [1 10 11], [2 12 13].
+  expectTensor(concat({iota({2, 1}), iota({2, 2}, 10)}, 1), {2, 3}, {1, 10, 11, 2, 12, 13});
+  expectTensor(concat({iota({1, 2}), iota({2, 2}, 10)}, 0), {3, 2}, {1, 2, 10, 11, 12, 13});
+  // Joining channel slices gives the tensor back.
+  Tensor x = random({2, 5, 3}, 6);
+  expectSame(concat({channels(x, 0, 2), channels(x, 2, 3)}, 1), x);
+  EXPECT_FALSE(concat({iota({2, 2}), iota({3, 3})}, 1).valid());
+  EXPECT_FALSE(concat({iota({2, 2})}, 2).valid());
+  EXPECT_FALSE(concat({}, 0).valid());
+}
+
 TEST(ReferenceOps, SoftmaxIsStableAndNormalized) {
   // Row [0, ln 3]: probabilities 1/4, 3/4. Rows of 1000s: uniform (exp(1000) would overflow).
   Tensor x = make({2, 2}, {0, std::log(3.0), 1000, 1000});

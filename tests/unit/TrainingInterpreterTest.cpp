@@ -348,6 +348,38 @@ TEST_F(Training, BroadcastAddSubMulDivAndTransposeGradients) {
       batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
 }
 
+// Pad's and concat's gradients (ONNX's Pad and Concat): a pad that adds channels and rows and
+// crops a column, then the padded tensor joined with its tanh along the rows.
+constexpr const char *kPadConcatModel = R"mlir(
+module @pad_concat {
+  func.func @forward(%x: tensor<?x2x3x3xf32>) -> tensor<?x4xf32> {
+    %w = nn.parameter "c.weight" : tensor<3x2x2x2xf32>
+    %c = nn.conv %x, %w strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1 : (tensor<?x2x3x3xf32>, tensor<3x2x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %p = nn.pad %c pads = [0, 0, 1, -1, 0, 1, 0, 1] {value = 0.5 : f32} : tensor<?x3x2x2xf32> -> tensor<?x4x3x2xf32>
+    %t = nn.tanh %p : tensor<?x4x3x2xf32> -> tensor<?x4x3x2xf32>
+    %j = nn.concat %p, %t axis = 2 : (tensor<?x4x3x2xf32>, tensor<?x4x3x2xf32>) -> tensor<?x4x6x2xf32>
+    %f = nn.flatten %j : tensor<?x4x6x2xf32> -> tensor<?x48xf32>
+    %fw = nn.parameter "fc.weight" : tensor<4x48xf32>
+    %y = nn.dense %f, %fw : (tensor<?x48xf32>, tensor<4x48xf32>) -> tensor<?x4xf32>
+    return %y : tensor<?x4xf32>
+  }
+  func.func @loss(%x: tensor<?x2x3x3xf32>, %labels: tensor<?xi64>) -> tensor<f32> {
+    %y = call @forward(%x) : (tensor<?x2x3x3xf32>) -> tensor<?x4xf32>
+    %l = nn.softmax_cross_entropy %y, %labels : (tensor<?x4xf32>, tensor<?xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+)mlir";
+
+TEST_F(Training, PadAndConcatGradients) {
+  load(llvm::MemoryBuffer::getMemBufferCopy(kPadConcatModel, "pad_concat.mlir"));
+  ParameterMap params = initialize(function("forward"), 81);
+  std::vector<Tensor> batch = randomBatch(function("loss"), 3, 82);
+  EXPECT_NEAR(trainLoss(batch, params, sgdHyper(1, 0, 0)), inferenceLoss(batch, params), 1e-12);
+  expectLossGradient(
+      batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
+}
+
 TEST_F(Training, LeNetLearnsAFixedBatchWithSgd) {
   loadFile("lenet.kiln");
   ParameterMap state = initialize(function("forward"), 21);

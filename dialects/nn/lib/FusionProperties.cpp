@@ -12,6 +12,12 @@ bool SoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
 bool LogSoftmaxOp::isSampleIndependent() { return getAxis() != 0; }
 // Moving the batch away from dimension 0 mixes it with another dimension.
 bool TransposeOp::isSampleIndependent() { return getPerm().empty() || getPerm()[0] == 0; }
+// Padding, cropping or joining along the batch changes which samples there are.
+bool PadOp::isSampleIndependent() {
+  ArrayRef<int64_t> pads = getPads();
+  return pads.size() < 2 || (pads[0] == 0 && pads[pads.size() / 2] == 0);
+}
+bool ConcatOp::isSampleIndependent() { return getAxis() != 0; }
 // Summing over the batch (the gradient of an operand without it) mixes samples.
 bool SumLikeOp::isSampleIndependent() {
   auto like = dyn_cast<RankedTensorType>(getLike().getType());

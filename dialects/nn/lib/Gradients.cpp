@@ -82,6 +82,39 @@ LogicalResult TransposeOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImp
   return success();
 }
 
+// The gradient of a pad crops what was added (and pads with zeros what was cropped): the pad by
+// the negated amounts.
+LogicalResult PadOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  SmallVector<int64_t> negated;
+  for (int64_t p : getPads())
+    negated.push_back(-p);
+  grads.push_back(b.create<PadOp>(getLoc(), typeOf(getInput()), dy,
+                                  b.getDenseI64ArrayAttr(negated), b.getF32FloatAttr(0.0f)));
+  return success();
+}
+
+// Each input's gradient is its slice of the result's gradient along the axis: a pad that crops
+// the other inputs' parts.
+LogicalResult ConcatOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  auto result = cast<RankedTensorType>(getOutput().getType());
+  int64_t rank = result.getRank(), axis = static_cast<int64_t>(getAxis());
+  int64_t offset = 0;
+  for (Value input : getInputs()) {
+    int64_t extent = cast<RankedTensorType>(input.getType()).getDimSize(axis);
+    SmallVector<int64_t> pads(2 * rank, 0);
+    pads[axis] = -offset;
+    pads[rank + axis] = -(result.getDimSize(axis) - offset - extent);
+    grads.push_back(b.create<PadOp>(getLoc(), typeOf(input), dy, b.getDenseI64ArrayAttr(pads),
+                                    b.getF32FloatAttr(0.0f)));
+    offset += extent;
+  }
+  return success();
+}
+
 LogicalResult ConvOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
   if (failed(expectResultGrad(*this, dy)))
     return failure();

@@ -5,6 +5,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -351,6 +352,80 @@ FailureOr<TensorType> TransposeOp::inferResultType() {
   SmallVector<int64_t> shape;
   for (int64_t p : perm)
     shape.push_back(input.getDimSize(p));
+  return makeResult(*this, shape);
+}
+
+FailureOr<TensorType> PadOp::inferResultType() {
+  auto input = dyn_cast<RankedTensorType>(getInput().getType());
+  if (!input)
+    return unranked(getContext());
+  if (failed(checkPositive(*this, input, "input")))
+    return failure();
+  ArrayRef<int64_t> pads = getPads();
+  int64_t rank = input.getRank();
+  if (static_cast<int64_t>(pads.size()) != 2 * rank)
+    return emitOpError() << "expects pads to have " << 2 * rank << " values (before, then after "
+                         << "each dimension of " << input << "), got " << pads.size();
+  if (!std::isfinite(getValue().convertToFloat()))
+    return emitOpError() << "expects a finite padding value";
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t before = pads[d], after = pads[rank + d], extent = input.getDimSize(d);
+    if (input.isDynamicDim(d)) {
+      if (before != 0 || after != 0)
+        return emitOpError() << "expects no padding of the dynamic dimension " << d
+                             << ", got " << before << " before and " << after << " after";
+      shape.push_back(ShapedType::kDynamic);
+      continue;
+    }
+    // |pads| of 2^62 or more could wrap the sum; no real tensor is that large.
+    constexpr int64_t kLimit = int64_t(1) << 62;
+    if (before <= -kLimit || before >= kLimit || after <= -kLimit || after >= kLimit)
+      return emitOpError() << "expects pads of magnitude below 2^62, got " << before
+                           << " before and " << after << " after dimension " << d;
+    if (extent + before + after < 1)
+      return emitOpError() << "expects dimension " << d << " (extent " << extent
+                           << ") to keep at least one element, got " << before << " before and "
+                           << after << " after";
+    shape.push_back(extent + before + after);
+  }
+  return makeResult(*this, shape);
+}
+
+FailureOr<TensorType> ConcatOp::inferResultType() {
+  if (getInputs().empty())
+    return emitOpError() << "expects at least one input";
+  SmallVector<RankedTensorType> inputs;
+  for (Value v : getInputs()) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type)
+      return unranked(getContext());
+    if (failed(checkPositive(*this, type, "input")))
+      return failure();
+    inputs.push_back(type);
+  }
+  int64_t rank = inputs[0].getRank(), axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= rank)
+    return emitOpError() << "expects an axis in [0, " << rank << "), got " << axis;
+  SmallVector<int64_t> shape(inputs[0].getShape());
+  for (auto [i, type] : llvm::enumerate(inputs)) {
+    if (type.getRank() != rank)
+      return emitOpError() << "expects every input to have rank " << rank << ", input " << i
+                           << " is " << type;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d == axis && type.isDynamicDim(d))
+        return emitOpError() << "expects a static extent along the axis " << axis
+                             << " (the batch cannot be joined), input " << i << " is " << type;
+      if (d != axis && type.getDimSize(d) != shape[d])
+        return emitOpError() << "expects the inputs to agree in every dimension but " << axis
+                             << ": input " << i << " is " << type << ", input 0 is " << inputs[0];
+    }
+    if (i > 0) {
+      if (type.getDimSize(axis) >= (int64_t(1) << 62) - shape[axis])
+        return emitOpError() << "expects a result extent along the axis below 2^62";
+      shape[axis] += type.getDimSize(axis);
+    }
+  }
   return makeResult(*this, shape);
 }
 

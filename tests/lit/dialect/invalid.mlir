@@ -952,6 +952,78 @@ func.func @transpose_moves_the_batch(%x: tensor<?x3x4xf32>) {
 
 // -----
 
+func.func @pad_wrong_count(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.pad' op expects pads to have 4 values (before, then after each dimension of 'tensor<2x3xf32>'), got 3}}
+  %y = nn.pad %x pads = [0, 1, 1] : tensor<2x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_crops_everything(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.pad' op expects dimension 1 (extent 3) to keep at least one element, got -2 before and -1 after}}
+  %y = nn.pad %x pads = [0, -2, 0, -1] : tensor<2x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_the_batch(%x: tensor<?x3xf32>) {
+  // expected-error @+1 {{'nn.pad' op expects no padding of the dynamic dimension 0, got 1 before and 0 after}}
+  %y = nn.pad %x pads = [1, 0, 0, 0] : tensor<?x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_overflow(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.pad' op expects pads of magnitude below 2^62, got 9223372036854775807 before and 0 after dimension 1}}
+  %y = nn.pad %x pads = [0, 9223372036854775807, 0, 0] : tensor<2x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_nan(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.pad' op expects a finite padding value}}
+  %y = nn.pad %x pads = [0, 0, 0, 0] {value = 0x7FC00000 : f32} : tensor<2x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @concat_mismatch(%a: tensor<?x3x4xf32>, %b: tensor<?x3x5xf32>) {
+  // expected-error @+1 {{'nn.concat' op expects the inputs to agree in every dimension but 1: input 1 is 'tensor<?x3x5xf32>', input 0 is 'tensor<?x3x4xf32>'}}
+  %y = nn.concat %a, %b axis = 1 : (tensor<?x3x4xf32>, tensor<?x3x5xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @concat_the_batch(%a: tensor<?x3xf32>, %b: tensor<?x3xf32>) {
+  // expected-error @+1 {{'nn.concat' op expects a static extent along the axis 0 (the batch cannot be joined), input 0 is 'tensor<?x3xf32>'}}
+  %y = nn.concat %a, %b axis = 0 : (tensor<?x3xf32>, tensor<?x3xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @concat_axis_out_of_range(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{'nn.concat' op expects an axis in [0, 2), got 2}}
+  %y = nn.concat %a axis = 2 : (tensor<2x3xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @concat_ranks(%a: tensor<2x3xf32>, %b: tensor<2x3x1xf32>) {
+  // expected-error @+1 {{'nn.concat' op expects every input to have rank 2, input 1 is 'tensor<2x3x1xf32>'}}
+  %y = nn.concat %a, %b axis = 1 : (tensor<2x3xf32>, tensor<2x3x1xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
 func.func @leaky_relu_infinite_slope(%x: tensor<4xf32>) {
   // expected-error @+1 {{'nn.leaky_relu' op expects a finite alpha}}
   %y = nn.leaky_relu %x {alpha = 0x7F800000 : f32} : tensor<4xf32> -> tensor<*xf32>

@@ -168,6 +168,17 @@ func.func @transpose(%x: tensor<?x8x4x5xf32>) -> tensor<?x4x5x8xf32> {
   return %y : tensor<?x4x5x8xf32>
 }
 
+// CHECK-LABEL: func.func @pad_and_concat
+func.func @pad_and_concat(%x: tensor<?x8x4x5xf32>, %z: tensor<?x3x6x4xf32>) -> tensor<?x11x6x4xf32> {
+  // CHECK: nn.pad %{{.*}} pads = [0, 0, 1, 0, 0, 0, 1, -1] {value = 2.500000e-01 : f32} : tensor<?x8x4x5xf32> -> tensor<?x8x6x4xf32>
+  %p = nn.pad %x pads = [0, 0, 1, 0, 0, 0, 1, -1] {value = 0.25 : f32} : tensor<?x8x4x5xf32> -> tensor<?x8x6x4xf32>
+  // CHECK: nn.pad %{{.*}} pads = [0, 0, 0, 0, 0, 0, 0, 0] : tensor<?x8x6x4xf32> -> tensor<?x8x6x4xf32>
+  %q = nn.pad %p pads = [0, 0, 0, 0, 0, 0, 0, 0] : tensor<?x8x6x4xf32> -> tensor<?x8x6x4xf32>
+  // CHECK: nn.concat %{{.*}}, %{{.*}} axis = 1 : (tensor<?x8x6x4xf32>, tensor<?x3x6x4xf32>) -> tensor<?x11x6x4xf32>
+  %y = nn.concat %q, %z axis = 1 : (tensor<?x8x6x4xf32>, tensor<?x3x6x4xf32>) -> tensor<?x11x6x4xf32>
+  return %y : tensor<?x11x6x4xf32>
+}
+
 // CHECK-LABEL: func.func @classifier_head
 func.func @classifier_head(%x: tensor<?x50x4x4xf32>, %labels: tensor<?xi64>)
     -> (tensor<?x10xf32>, tensor<?x10xf32>, tensor<f32>) {

@@ -297,6 +297,41 @@ def NN_TransposeOp : NN_DifferentiableOp<"transpose", [DeclareOpInterfaceMethods
   let assemblyFormat = "$input `perm` `=` $perm attr-dict `:` type($input) `->` type($output)";
 }
 
+def NN_PadOp : NN_DifferentiableOp<"pad", [DeclareOpInterfaceMethods<NN_SampleIndependentOpInterface, ["isSampleIndependent"]>]> {
+  let summary = "pads every dimension with a constant (or crops it, where a pad is negative)";
+  let description = [{
+    ONNX's Pad in constant mode (PyTorch's ConstantPad and ZeroPad): `pads` holds the elements
+    added before each dimension, then after each (ONNX's order, 2 × rank values); a negative
+    value removes elements instead, so the gradient of a pad is the pad by the negated amounts.
+    A dynamic extent (the batch) is not padded.
+
+    ```mlir
+    %y = nn.pad %x pads = [0, 0, 1, 2, 0, 0, 1, 2] {value = 0.0 : f32}
+        : tensor<?x8x4x5xf32> -> tensor<?x8x6x9xf32>
+    ```
+  }];
+  let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$pads,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$value);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$input `pads` `=` $pads attr-dict `:` type($input) `->` type($output)";
+}
+
+def NN_ConcatOp : NN_DifferentiableOp<"concat", [DeclareOpInterfaceMethods<NN_SampleIndependentOpInterface, ["isSampleIndependent"]>]> {
+  let summary = "joins tensors along one axis";
+  let description = [{
+    ONNX's Concat and torch.cat: the inputs agree in every extent but `axis`'s, and the result
+    holds them one after the other along it. Joining along a dynamic dimension (the batch) is
+    not supported.
+
+    ```mlir
+    %y = nn.concat %a, %b axis = 1 : (tensor<?x8x4x4xf32>, tensor<?x3x4x4xf32>) -> tensor<?x11x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<NN_F32Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs NN_F32Tensor:$output);
+  let assemblyFormat = "$inputs `axis` `=` $axis attr-dict `:` functional-type($inputs, $output)";
+}
+
 def NN_FlattenOp : NN_DifferentiableOp<"flatten", [NN_View, NN_SampleIndependentOpInterface]> {
   let summary = "collapse every dimension after the batch into one";
   let description = [{
