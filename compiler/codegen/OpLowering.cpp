@@ -346,6 +346,19 @@ Expr clipExpr(Expr x, float lo, float hi) {
   return x;
 }
 
+// The op's result as one Func: element v is `value` (an expression of v), scheduled as an
+// elementwise op (each element computed on its own).
+LoweredOp pointwiseResult(const std::string &name, const std::vector<Var> &v, Expr value,
+                          const std::vector<int64_t> &shape) {
+  Func f(name);
+  f(halideOrder(v)) = value;
+  LoweredOp lowered{{f, shape}, nullptr};
+  lowered.schedule = [shape](Func output, const TargetSpec &target) {
+    scheduleElementwise(output, shape, target);
+  };
+  return lowered;
+}
+
 FailureOr<LoweredOp> lowerElementwise(mlir::Operation *op, const std::vector<TensorFunc> &in,
                                       const std::string &name) {
   std::vector<int64_t> shape = resultShape(op);
@@ -365,13 +378,7 @@ FailureOr<LoweredOp> lowerElementwise(mlir::Operation *op, const std::vector<Ten
                      return clipExpr(x, op.getMin().convertToFloat(), op.getMax().convertToFloat());
                    })
                    .Default([&](mlir::Operation *) { return Expr(); });
-  Func f(name);
-  f(halideOrder(v)) = value;
-  LoweredOp lowered{{f, shape}, nullptr};
-  lowered.schedule = [shape](Func output, const TargetSpec &target) {
-    scheduleElementwise(output, shape, target);
-  };
-  return lowered;
+  return pointwiseResult(name, v, value, shape);
 }
 
 // The index of `t` that a broadcast result's index reads: `t`'s dimensions align with the
@@ -396,13 +403,7 @@ FailureOr<LoweredOp> lowerBroadcast(mlir::Operation *op, const std::vector<Tenso
                    .Case([&](nn::BroadcastMulOp) { return a * b; })
                    .Case([&](nn::BroadcastDivOp) { return a / b; })
                    .Default([&](mlir::Operation *) { return Expr(); });
-  Func f(name);
-  f(halideOrder(v)) = value;
-  LoweredOp lowered{{f, shape}, nullptr};
-  lowered.schedule = [shape](Func output, const TargetSpec &target) {
-    scheduleElementwise(output, shape, target);
-  };
-  return lowered;
+  return pointwiseResult(name, v, value, shape);
 }
 
 FailureOr<LoweredOp> lowerTranspose(nn::TransposeOp op, const TensorFunc &input,
@@ -412,13 +413,7 @@ FailureOr<LoweredOp> lowerTranspose(nn::TransposeOp op, const TensorFunc &input,
   std::vector<Expr> from(v.size());
   for (auto [i, p] : llvm::enumerate(op.getPerm()))
     from[static_cast<size_t>(p)] = v[i];
-  Func f(name);
-  f(halideOrder(v)) = input.at(from);
-  LoweredOp lowered{{f, shape}, nullptr};
-  lowered.schedule = [shape](Func output, const TargetSpec &target) {
-    scheduleElementwise(output, shape, target);
-  };
-  return lowered;
+  return pointwiseResult(name, v, input.at(from), shape);
 }
 
 // Each result element reads the input at its index less the padding before it; where that falls
@@ -440,13 +435,9 @@ FailureOr<LoweredOp> lowerPad(nn::PadOp op, const TensorFunc &input, const std::
     }
     from[d] = src;
   }
-  Func f(name);
-  f(halideOrder(v)) = select(inside, input.at(from), Expr(op.getValue().convertToFloat()));
-  LoweredOp lowered{{f, shape}, nullptr};
-  lowered.schedule = [shape](Func output, const TargetSpec &target) {
-    scheduleElementwise(output, shape, target);
-  };
-  return lowered;
+  return pointwiseResult(name, v,
+                         select(inside, input.at(from), Expr(op.getValue().convertToFloat())),
+                         shape);
 }
 
 // The result along the axis is input 0, then input 1, ...: a select over the inputs' ranges,
@@ -468,13 +459,7 @@ FailureOr<LoweredOp> lowerConcat(nn::ConcatOp op, const std::vector<TensorFunc> 
     value = value.defined() ? select(v[axis] < static_cast<int>(begin[k + 1]), element, value)
                             : element;
   }
-  Func f(name);
-  f(halideOrder(v)) = value;
-  LoweredOp lowered{{f, shape}, nullptr};
-  lowered.schedule = [shape](Func output, const TargetSpec &target) {
-    scheduleElementwise(output, shape, target);
-  };
-  return lowered;
+  return pointwiseResult(name, v, value, shape);
 }
 
 FailureOr<LoweredOp> lowerFlatten(nn::FlattenOp op, const TensorFunc &input,

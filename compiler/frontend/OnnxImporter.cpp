@@ -800,6 +800,32 @@ LogicalResult buildLeakyRelu(Importer &im, const onnx::NodeProto &node) {
 
 // Clip's bounds: attributes min and max before opset 11, optional constant scalar inputs 1 and 2
 // since. An absent bound is infinite.
+// An int64 constant input of a node (the pads or axes of a Pad), or failure with an error.
+FailureOr<std::vector<int64_t>> intsInput(Importer &im, const onnx::NodeProto &node, int i,
+                                          llvm::StringRef what) {
+  FailureOr<const Tensor *> tensor = im.constant(node, node.input(i));
+  if (failed(tensor))
+    return failure();
+  if ((*tensor)->isFloat || (*tensor)->dims.size() > 1) {
+    im.error(node) << what << " must be a 1-D int64 tensor";
+    return failure();
+  }
+  return (*tensor)->ints;
+}
+
+// A float32 scalar constant input of a node (Clip's bounds, Pad's constant value), or failure
+// with an error.
+FailureOr<float> floatInput(Importer &im, const onnx::NodeProto &node, int i, llvm::StringRef what) {
+  FailureOr<const Tensor *> tensor = im.constant(node, node.input(i));
+  if (failed(tensor))
+    return failure();
+  if (!(*tensor)->isFloat || (*tensor)->floats.size() != 1) {
+    im.error(node) << what << " must be one float32 value";
+    return failure();
+  }
+  return (*tensor)->floats[0];
+}
+
 void checkClip(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
   for (int i : {1, 2})
     if (node.input_size() > i && !node.input(i).empty() && !im.isConstant(node.input(i)))
@@ -820,14 +846,10 @@ LogicalResult buildClip(Importer &im, const onnx::NodeProto &node) {
   for (int i : {1, 2}) {
     if (node.input_size() <= i || node.input(i).empty())
       continue;
-    FailureOr<const Tensor *> bound = im.constant(node, node.input(i));
+    FailureOr<float> bound = floatInput(im, node, i, i == 1 ? "min" : "max");
     if (failed(bound))
       return failure();
-    if (!(*bound)->isFloat || (*bound)->floats.size() != 1) {
-      im.error(node) << (i == 1 ? "min" : "max") << " must be one float32 value";
-      return failure();
-    }
-    bounds[i - 1] = (*bound)->floats[0];
+    bounds[i - 1] = *bound;
   }
   if (std::isnan(bounds[0]) || std::isnan(bounds[1])) {
     im.error(node) << "a bound is NaN";
@@ -997,19 +1019,6 @@ void checkPad(const Importer &im, const onnx::NodeProto &node, std::vector<std::
   }
 }
 
-// An int64 constant input of a node (the pads or axes of a Pad), or failure with an error.
-FailureOr<std::vector<int64_t>> intsInput(Importer &im, const onnx::NodeProto &node, int i,
-                                          llvm::StringRef what) {
-  FailureOr<const Tensor *> tensor = im.constant(node, node.input(i));
-  if (failed(tensor))
-    return failure();
-  if ((*tensor)->isFloat || (*tensor)->dims.size() > 1) {
-    im.error(node) << what << " must be a 1-D int64 tensor";
-    return failure();
-  }
-  return (*tensor)->ints;
-}
-
 // Pad in constant mode: `pads` (an attribute before opset 11, a constant input from 11 on) holds
 // the amounts before each dimension, then after each; from opset 18 `axes` names the dimensions
 // they apply to.
@@ -1030,14 +1039,10 @@ LogicalResult buildPad(Importer &im, const onnx::NodeProto &node) {
       return failure();
     given = *pads;
     if (node.input_size() > 2 && !node.input(2).empty()) {
-      FailureOr<const Tensor *> v = im.constant(node, node.input(2));
+      FailureOr<float> v = floatInput(im, node, 2, "the constant value");
       if (failed(v))
         return failure();
-      if (!(*v)->isFloat || (*v)->floats.size() != 1) {
-        im.error(node) << "the constant value must be one float32 value";
-        return failure();
-      }
-      value = (*v)->floats[0];
+      value = *v;
     }
     if (node.input_size() > 3 && !node.input(3).empty()) {
       FailureOr<std::vector<int64_t>> a = intsInput(im, node, 3, "axes");

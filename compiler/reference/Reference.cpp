@@ -397,6 +397,27 @@ bool broadcastShapes(const std::vector<int64_t> &a, const std::vector<int64_t> &
   return true;
 }
 
+namespace {
+
+// The next row-major index of `shape` (last dimension fastest); wraps to 0 after the last.
+void nextIndex(std::vector<int64_t> &index, const std::vector<int64_t> &shape) {
+  for (size_t d = index.size(); d-- > 0;) {
+    if (++index[d] < shape[d])
+      return;
+    index[d] = 0;
+  }
+}
+
+// Element strides of a row-major tensor of `shape`.
+std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+} // namespace
+
 int64_t broadcastOffset(const std::vector<int64_t> &shape, const std::vector<int64_t> &outShape,
                         const std::vector<int64_t> &index) {
   int64_t offset = 0;
@@ -419,11 +440,7 @@ Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b) {
           : op == BinaryOp::Sub ? u - v
           : op == BinaryOp::Mul ? u * v
                                 : u / v;
-    for (size_t d = index.size(); d-- > 0;) { // the next index, last dimension fastest
-      if (++index[d] < y.shape[d])
-        break;
-      index[d] = 0;
-    }
+    nextIndex(index, y.shape);
   }
   return y;
 }
@@ -441,20 +458,14 @@ Tensor transpose(const Tensor &x, const std::vector<int64_t> &perm) {
   Tensor y{std::vector<int64_t>(rank), std::vector<double>(x.data.size())};
   for (size_t i = 0; i < rank; ++i)
     y.shape[i] = x.shape[static_cast<size_t>(perm[i])];
-  std::vector<int64_t> strides(rank, 1); // x's
-  for (size_t d = rank; d-- > 1;)
-    strides[d - 1] = strides[d] * x.shape[d];
+  std::vector<int64_t> strides = rowMajorStrides(x.shape);
   std::vector<int64_t> index(rank, 0); // y's
   for (double &out : y.data) {
     int64_t offset = 0;
     for (size_t i = 0; i < rank; ++i)
       offset += index[i] * strides[static_cast<size_t>(perm[i])];
     out = x.data[static_cast<size_t>(offset)];
-    for (size_t d = rank; d-- > 0;) {
-      if (++index[d] < y.shape[d])
-        break;
-      index[d] = 0;
-    }
+    nextIndex(index, y.shape);
   }
   return y;
 }
@@ -476,9 +487,7 @@ Tensor pad(const Tensor &x, const std::vector<int64_t> &pads, double value) {
   if (count < 0 || count > (int64_t(1) << 40))
     return Tensor{};
   y.data.assign(static_cast<size_t>(count), value);
-  std::vector<int64_t> strides(rank, 1); // x's
-  for (size_t d = rank; d-- > 1;)
-    strides[d - 1] = strides[d] * x.shape[d];
+  std::vector<int64_t> strides = rowMajorStrides(x.shape);
   std::vector<int64_t> index(rank, 0); // y's
   for (double &out : y.data) {
     int64_t offset = 0;
@@ -490,11 +499,7 @@ Tensor pad(const Tensor &x, const std::vector<int64_t> &pads, double value) {
     }
     if (inside)
       out = x.data[static_cast<size_t>(offset)];
-    for (size_t d = rank; d-- > 0;) {
-      if (++index[d] < y.shape[d])
-        break;
-      index[d] = 0;
-    }
+    nextIndex(index, y.shape);
   }
   return y;
 }
