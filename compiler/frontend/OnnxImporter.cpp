@@ -798,8 +798,6 @@ LogicalResult buildLeakyRelu(Importer &im, const onnx::NodeProto &node) {
                                                             im.builder.getF32FloatAttr(alpha)));
 }
 
-// Clip's bounds: attributes min and max before opset 11, optional constant scalar inputs 1 and 2
-// since. An absent bound is infinite.
 // An int64 constant input of a node (the pads or axes of a Pad), or failure with an error.
 FailureOr<std::vector<int64_t>> intsInput(Importer &im, const onnx::NodeProto &node, int i,
                                           llvm::StringRef what) {
@@ -826,6 +824,8 @@ FailureOr<float> floatInput(Importer &im, const onnx::NodeProto &node, int i, ll
   return (*tensor)->floats[0];
 }
 
+// Clip's bounds: attributes min and max before opset 11, optional constant scalar inputs 1 and 2
+// since. An absent bound is infinite.
 void checkClip(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
   for (int i : {1, 2})
     if (node.input_size() > i && !node.input(i).empty() && !im.isConstant(node.input(i)))
