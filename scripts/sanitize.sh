@@ -18,8 +18,14 @@ cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allow_user_poisoning=0:detect_leaks=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# -O1 -g1: what the sanitizers' reports need (inlining kept small, file and line in each frame)
+# at half the compile time of RelWithDebInfo's -O2 -g (93 s -> 48 s for NNOps.cpp with gcc 12).
+flags="-O1 -g1 -DNDEBUG"
 scripts/setup.sh
-cmake -G Ninja -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_SANITIZE=ON >/dev/null
+cmake -G Ninja -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_SANITIZE=ON \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="$flags" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$flags" >/dev/null
+start=$SECONDS
 cmake --build build-asan
+echo "sanitize.sh: build took $((SECONDS - start)) s"
 cd build-asan
 ctest --output-on-failure -j 2 "$@"
