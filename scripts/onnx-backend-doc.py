@@ -4,6 +4,10 @@
     build/tests/onnx-backend/kiln-onnx-backend build/tools/kilnc/kilnc /tmp/onnx-work \
         /usr/share/libonnx-testdata/data/{node,pytorch-converted,pytorch-operator} > /tmp/backend.log
     python3 scripts/onnx-backend-doc.py /tmp/backend.log > docs/onnx-backend.md
+    python3 scripts/onnx-backend-doc.py --expected /tmp/backend.log \
+        > tests/onnx-backend/expected-pass.txt
+
+--expected writes the list of passing cases instead, which ctest's onnx-backend requires to pass.
 
 The runner prints one line per case (PASS, FAIL or UNSUPPORTED with the importer's reason) and a
 summary. Reasons are grouped after dropping what differs between cases of one cause: the node's
@@ -27,6 +31,15 @@ def normalize(reason):
     reason = re.sub(r"(input \d+) \('[^']*'\)", r"\1 (…)", reason)
     reason = re.sub(r"graph output '[^']*'", "graph output …", reason)
     return reason or "(no reason given)"
+
+
+def expected(path):
+    with open(path, encoding="utf-8") as log:
+        passed = sorted(line.split()[1] for line in log if line.startswith("PASS "))
+    print("# The ONNX backend cases that pass: ctest's onnx-backend fails when one of them does not.")
+    print("# Written by scripts/onnx-backend-doc.py --expected from the runner's output.")
+    print("\n".join(passed))
+    return 0
 
 
 def main(path):
@@ -62,6 +75,8 @@ def main(path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--expected":
+        sys.exit(expected(sys.argv[2]))
     if len(sys.argv) != 2:
-        sys.exit("usage: onnx-backend-doc.py RUNNER_OUTPUT")
+        sys.exit("usage: onnx-backend-doc.py [--expected] RUNNER_OUTPUT")
     sys.exit(main(sys.argv[1]))

@@ -153,6 +153,14 @@ public:
   // `transposed` stores a 2-D initializer transposed (a [K, N] weight as nn.dense's [N, K]).
   FailureOr<Value> parameter(const onnx::NodeProto &node, const std::string &name, bool buffer,
                              bool transposed = false);
+  // Input i of a layer as its weight, bias or statistic: a constant becomes its nn.parameter
+  // (as `parameter`), a tensor computed in the graph (a graph input, a Transpose's result) is
+  // used as it is, through nn.transpose when `transposed`.
+  FailureOr<Value> weight(const onnx::NodeProto &node, int i, bool buffer,
+                          bool transposed = false);
+  // A [1] nn.parameter buffer holding `value` (Gemm's alpha and beta), named after the node's
+  // output and `what`.
+  Value scalarBuffer(const onnx::NodeProto &node, const std::string &what, float value);
   // Binds the node's first output to value.
   void define(const onnx::NodeProto &node, Value result) { tensors[node.output(0)] = result; }
   void defineConstant(const std::string &name, Tensor tensor) {
@@ -396,6 +404,38 @@ FailureOr<Value> Importer::parameter(const onnx::NodeProto &node, const std::str
   return result;
 }
 
+FailureOr<Value> Importer::weight(const onnx::NodeProto &node, int i, bool buffer,
+                                  bool transposed) {
+  if (i < node.input_size() && isConstant(node.input(i)))
+    return parameter(node, node.input(i), buffer, transposed);
+  FailureOr<Value> computed = input(node, i);
+  if (failed(computed) || !transposed)
+    return computed;
+  if (typeOf(*computed).getRank() != 2) {
+    error(node) << "input " << i << " ('" << node.input(i) << "') must be 2-D, got "
+                << joinInts(typeOf(*computed).getShape());
+    return failure();
+  }
+  Operation *t = builder.create<nn::TransposeOp>(loc(), unranked(), *computed,
+                                                 builder.getDenseI64ArrayAttr({1, 0}));
+  if (failed(nn::refineResultType(t)))
+    return failure();
+  return t->getResult(0);
+}
+
+Value Importer::scalarBuffer(const onnx::NodeProto &node, const std::string &what,
+                             float value) {
+  std::string base = node.output(0) + "." + what, name = base;
+  for (int k = 1; parameters.count(name) || isConstant(name) || tensors.count(name); ++k)
+    name = base + "." + std::to_string(k);
+  auto type = RankedTensorType::get({1}, builder.getF32Type());
+  Value result = builder.create<nn::ParameterOp>(loc(), type, name, /*buffer=*/true).getResult();
+  parameters[name] = result;
+  transposedParameters[name] = false;
+  values[name] = {value};
+  return result;
+}
+
 FailureOr<Value> Importer::finish(const onnx::NodeProto &node, Operation *op) {
   if (failed(nn::refineResultType(op)))
     return failure();
@@ -581,10 +621,11 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   SmallVector<Value> results;
   for (const onnx::ValueInfoProto &output : graph.output()) {
     Value v = tensors.lookup(output.name());
-    if (!v || isa<BlockArgument>(v)) {
-      emitError(fileLoc()) << "graph output '" << output.name() << "' is "
-                           << (v ? "a graph input unchanged" : "a constant")
-                           << "; Kiln's outputs are computed tensors";
+    // A graph input returned unchanged (Identity, inference Dropout) is copied by the
+    // library; a constant is not an output Kiln computes.
+    if (!v) {
+      emitError(fileLoc()) << "graph output '" << output.name()
+                           << "' is a constant; Kiln's outputs are computed tensors";
       return nullptr;
     }
     results.push_back(v);
@@ -604,15 +645,6 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
 //===----------------------------------------------------------------------===//
 
 void noCheck(const Importer &, const onnx::NodeProto &, std::vector<std::string> &) {}
-
-// Inputs that must be initializers (weights), by position.
-void requireInitializers(const Importer &im, const onnx::NodeProto &node,
-                         std::initializer_list<int> positions, std::vector<std::string> &why) {
-  for (int i : positions)
-    if (i < node.input_size() && !node.input(i).empty() && !im.isInitializer(node.input(i)))
-      why.push_back("input " + std::to_string(i) + " ('" + node.input(i) +
-                    "') must be an initializer: weights computed in the graph are not supported");
-}
 
 void onlyFirstOutput(const onnx::NodeProto &node, std::vector<std::string> &why) {
   for (int i = 1; i < node.output_size(); ++i)
@@ -686,7 +718,6 @@ LogicalResult spatialInput(Importer &im, const onnx::NodeProto &node, Value inpu
 void checkConv(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
   if (node.input_size() < 2)
     why.push_back("needs an input and a weight");
-  requireInitializers(im, node, {1, 2}, why);
   checkAutoPad(node, why);
 }
 
@@ -695,12 +726,12 @@ LogicalResult buildConv(Importer &im, const onnx::NodeProto &node) {
   if (failed(in) || failed(spatialInput(im, node, *in)))
     return failure();
   Value input = *in;
-  FailureOr<Value> weight = im.parameter(node, node.input(1), false);
+  FailureOr<Value> weight = im.weight(node, 1, false);
   if (failed(weight))
     return failure();
   Value bias;
   if (node.input_size() > 2 && !node.input(2).empty()) {
-    FailureOr<Value> b = im.parameter(node, node.input(2), false);
+    FailureOr<Value> b = im.weight(node, 2, false);
     if (failed(b))
       return failure();
     bias = *b;
@@ -864,7 +895,6 @@ void checkBatchNorm(const Importer &im, const onnx::NodeProto &node,
                     std::vector<std::string> &why) {
   if (node.input_size() != 5)
     why.push_back("needs 5 inputs (X, scale, B, mean, var)");
-  requireInitializers(im, node, {1, 2, 3, 4}, why);
   onlyFirstOutput(node, why);
   if (intAttr(node, "training_mode", 0) != 0)
     why.push_back("training_mode 1 is not supported: Kiln derives training from inference");
@@ -879,10 +909,10 @@ LogicalResult buildBatchNorm(Importer &im, const onnx::NodeProto &node) {
   if (failed(in))
     return failure();
   Value input = *in;
-  FailureOr<Value> scale = im.parameter(node, node.input(1), false);
-  FailureOr<Value> bias = im.parameter(node, node.input(2), false);
-  FailureOr<Value> mean = im.parameter(node, node.input(3), true);
-  FailureOr<Value> var = im.parameter(node, node.input(4), true);
+  FailureOr<Value> scale = im.weight(node, 1, false);
+  FailureOr<Value> bias = im.weight(node, 2, false);
+  FailureOr<Value> mean = im.weight(node, 3, true);
+  FailureOr<Value> var = im.weight(node, 4, true);
   if (failed(scale) || failed(bias) || failed(mean) || failed(var))
     return failure();
   // ONNX's momentum weighs the running statistic (0.9), PyTorch's and nn's the batch's (0.1).
@@ -897,65 +927,122 @@ LogicalResult buildBatchNorm(Importer &im, const onnx::NodeProto &node) {
 void checkGemm(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
   if (node.input_size() < 2)
     why.push_back("needs inputs A and B");
-  requireInitializers(im, node, {1, 2}, why);
-  if (intAttr(node, "transA", 0) != 0)
-    why.push_back("transA 1 is not supported");
-  if (floatAttr(node, "alpha", 1.0f) != 1.0f)
-    why.push_back("alpha other than 1 is not supported");
-  if (floatAttr(node, "beta", 1.0f) != 1.0f)
-    why.push_back("beta other than 1 is not supported");
 }
 
-// nn.dense of input A (N × K) with weight [units, K]: Gemm with transB = 1 stores it so; Gemm
-// without transB and MatMul store B as K × units, transposed when imported.
-LogicalResult buildDense(Importer &im, const onnx::NodeProto &node, bool transposeB) {
-  FailureOr<Value> in = im.input(node, 0);
-  if (failed(in))
-    return failure();
-  Value input = *in;
-  if (im.typeOf(input).getRank() != 2) {
-    im.error(node) << "expects a 2-D input (N, features), got rank " << im.typeOf(input).getRank();
+// nn.dense of A (N × K) with a weight [units, K], as Gemm with transB = 1 and PyTorch's Linear
+// store it; B of Gemm without transB and of MatMul is K × units and goes through a transpose
+// (a constant B is stored transposed when imported). `bias`: a constant [units] or [1, units]
+// added by nn.dense itself (fused into its kernel), or null.
+FailureOr<Value> buildDenseOp(Importer &im, const onnx::NodeProto &node, Value a, bool transposeB,
+                              Value bias = {}) {
+  if (im.typeOf(a).getRank() != 2) {
+    im.error(node) << "expects a 2-D input A (N, features), got rank " << im.typeOf(a).getRank()
+                   << " (batched matrix products are not supported)";
     return failure();
   }
-  FailureOr<Value> weight = im.parameter(node, node.input(1), false, transposeB);
+  FailureOr<Value> weight = im.weight(node, 1, false, transposeB);
   if (failed(weight))
     return failure();
-  Value bias;
-  if (node.input_size() > 2 && !node.input(2).empty()) {
-    FailureOr<const Tensor *> c = im.constant(node, node.input(2));
-    if (failed(c))
-      return failure();
-    int64_t units = im.typeOf(*weight).getDimSize(0);
-    bool vector = (*c)->dims == std::vector<int64_t>{units} ||
-                  (*c)->dims == std::vector<int64_t>{1, units};
-    if (!vector) {
-      im.error(node) << "bias C " << joinInts((*c)->dims) << " must be [" << units
-                     << "] (broadcasting other shapes is not supported)";
-      return failure();
-    }
-    FailureOr<Value> b = im.parameter(node, node.input(2), false);
+  Operation *dense = im.builder.create<nn::DenseOp>(im.loc(), im.unranked(), a, *weight, bias);
+  if (failed(nn::refineResultType(dense)))
+    return failure();
+  return dense->getResult(0);
+}
+
+// OpT(lhs, rhs) with its result type inferred.
+template <typename OpT>
+FailureOr<Value> binaryOp(Importer &im, Value lhs, Value rhs) {
+  Operation *op = im.builder.create<OpT>(im.loc(), im.unranked(), lhs, rhs);
+  if (failed(nn::refineResultType(op)))
+    return failure();
+  return op->getResult(0);
+}
+
+// Whether Gemm's C is a constant vector of one value per unit: nn.dense's own bias.
+bool isDenseBias(Importer &im, const onnx::NodeProto &node, int64_t units) {
+  if (node.input_size() < 3 || node.input(2).empty() || !im.isConstant(node.input(2)))
+    return false;
+  FailureOr<const Tensor *> c = im.constant(node, node.input(2));
+  return succeeded(c) && (*c)->isFloat && (*c)->dims == std::vector<int64_t>{units};
+}
+
+// Gemm: Y = alpha · A' · B' + beta · C, A' and B' transposed by transA and transB, C broadcast
+// to Y (NumPy's rule). The common layer (alpha = beta = 1, C a constant vector) is one nn.dense
+// with its bias; otherwise the scalings are nn.broadcast_mul by [1] buffers and C is added by
+// nn.broadcast_add.
+LogicalResult buildGemm(Importer &im, const onnx::NodeProto &node) {
+  bool transA = intAttr(node, "transA", 0) != 0, transB = intAttr(node, "transB", 0) != 0;
+  float alpha = floatAttr(node, "alpha", 1.0f), beta = floatAttr(node, "beta", 1.0f);
+  FailureOr<Value> a = im.weight(node, 0, /*buffer=*/true, transA);
+  if (failed(a))
+    return failure();
+  bool hasC = node.input_size() > 2 && !node.input(2).empty() && beta != 0.0f;
+  // B' is [K, units] (transB 0) or [units, K]: its units are dim 0 of the stored weight.
+  int64_t units = -1;
+  if (im.isConstant(node.input(1))) {
+    FailureOr<const Tensor *> b = im.constant(node, node.input(1));
     if (failed(b))
       return failure();
-    bias = *b;
-    if (im.typeOf(bias).getRank() != 1) {
-      im.error(node) << "bias C must be 1-D";
+    if ((*b)->dims.size() == 2)
+      units = (*b)->dims[transB ? 0 : 1];
+  }
+  if (hasC && alpha == 1.0f && beta == 1.0f && units > 0 && isDenseBias(im, node, units)) {
+    FailureOr<Value> bias = im.parameter(node, node.input(2), false);
+    if (failed(bias))
+      return failure();
+    FailureOr<Value> y = buildDenseOp(im, node, *a, !transB, *bias);
+    if (failed(y))
+      return failure();
+    im.define(node, *y);
+    return success();
+  }
+  FailureOr<Value> y = buildDenseOp(im, node, *a, !transB);
+  if (failed(y))
+    return failure();
+  Value result = *y;
+  if (alpha != 1.0f) {
+    FailureOr<Value> scaled =
+        binaryOp<nn::BroadcastMulOp>(im, result, im.scalarBuffer(node, "alpha", alpha));
+    if (failed(scaled))
+      return failure();
+    result = *scaled;
+  }
+  if (hasC) {
+    FailureOr<Value> c = im.weight(node, 2, /*buffer=*/true);
+    if (failed(c))
+      return failure();
+    Value term = *c;
+    if (beta != 1.0f) {
+      FailureOr<Value> scaled =
+          binaryOp<nn::BroadcastMulOp>(im, term, im.scalarBuffer(node, "beta", beta));
+      if (failed(scaled))
+        return failure();
+      term = *scaled;
+    }
+    FailureOr<Value> sum = binaryOp<nn::BroadcastAddOp>(im, result, term);
+    if (failed(sum))
+      return failure();
+    if (im.typeOf(*sum).getShape() != im.typeOf(result).getShape()) {
+      im.error(node) << "C " << joinInts(im.typeOf(term).getShape())
+                     << " does not broadcast to the product's shape "
+                     << joinInts(im.typeOf(result).getShape());
       return failure();
     }
+    result = *sum;
   }
-  return im.finish(node, im.builder.create<nn::DenseOp>(im.loc(), im.unranked(), input, *weight,
-                                                       bias));
-}
-
-LogicalResult buildGemm(Importer &im, const onnx::NodeProto &node) {
-  return buildDense(im, node, intAttr(node, "transB", 0) == 0);
-}
-
-void checkMatMul(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
-  requireInitializers(im, node, {1}, why);
+  im.define(node, result);
+  return success();
 }
 
 LogicalResult buildMatMul(Importer &im, const onnx::NodeProto &node) {
-  return buildDense(im, node, true);
+  FailureOr<Value> a = im.weight(node, 0, /*buffer=*/true);
+  if (failed(a))
+    return failure();
+  FailureOr<Value> y = buildDenseOp(im, node, *a, /*transposeB=*/true);
+  if (failed(y))
+    return failure();
+  im.define(node, *y);
+  return success();
 }
 
 // Add, Sub, Mul, Div: NumPy's broadcasting (opset 7 on; opset 6's `broadcast` without `axis`
@@ -989,9 +1076,10 @@ LogicalResult buildBinary(Importer &im, const onnx::NodeProto &node) {
   return im.finish(node, im.builder.create<BroadcastOp>(im.loc(), im.unranked(), a, b));
 }
 
-// Transpose: `perm` (default: the dimensions reversed); the batch must stay first.
+// Transpose: `perm` (default: the dimensions reversed); the batch must stay first. A constant
+// input is a parameter (PyTorch exports Linear without bias as MatMul of a transposed weight).
 LogicalResult buildTranspose(Importer &im, const onnx::NodeProto &node) {
-  FailureOr<Value> in = im.input(node, 0);
+  FailureOr<Value> in = im.weight(node, 0, /*buffer=*/false);
   if (failed(in))
     return failure();
   int64_t rank = im.typeOf(*in).getRank();
@@ -1274,7 +1362,7 @@ const llvm::StringMap<OpSpec> &opTable() {
       {"GlobalMaxPool", {1, noCheck, buildUnary<nn::GlobalMaxPoolOp>}},
       {"BatchNormalization", {5, checkBatchNorm, buildBatchNorm}},
       {"Gemm", {2, checkGemm, buildGemm}},
-      {"MatMul", {2, checkMatMul, buildMatMul}},
+      {"MatMul", {2, noCheck, buildMatMul}},
       {"Add", {2, checkBinary, buildBinary<nn::BroadcastAddOp>}},
       {"Sub", {2, checkBinary, buildBinary<nn::BroadcastSubOp>}},
       {"Mul", {2, checkBinary, buildBinary<nn::BroadcastMulOp>}},

@@ -397,6 +397,10 @@ FailureOr<ModelProgram> analyzeProgram(func::FuncOp forward, llvm::StringRef mod
   // The buffers kiln-plan-buffers planned.
   auto elements = forward->getAttrOfType<DenseI64ArrayAttr>("kiln.slot_elements");
   auto batched = forward->getAttrOfType<DenseI64ArrayAttr>("kiln.slot_batched");
+  // A function without kernels (it returns its inputs) has no buffers and no plan.
+  bool noPlanNeeded = program.kernels.empty() && program.prepare.empty();
+  if ((!elements || !batched) && noPlanNeeded)
+    elements = batched = DenseI64ArrayAttr::get(forward.getContext(), {});
   if (!elements || !batched || elements.size() != batched.size())
     return forward.emitError() << "@" << forward.getSymName()
                                << " has no buffer plan (kiln.slot_elements): run kiln-plan-buffers";

@@ -45,6 +45,14 @@ struct FoldBatchNormPass : kiln::impl::FoldBatchNormBase<FoldBatchNormPass> {
       Operation *layer = bn.getInput().getDefiningOp();
       if (!layer || !isa<nn::ConvOp, nn::DenseOp>(layer) || !layer->hasOneUse())
         continue;
+      // Folded when the weights are loaded: every value folded must be a parameter (an
+      // imported model may compute a weight or a statistic in the graph).
+      auto isParameter = [](Value v) { return !v || v.getDefiningOp<nn::ParameterOp>(); };
+      if (!llvm::all_of(ValueRange{bn.getWeight(), bn.getBias(), bn.getRunningMean(),
+                                   bn.getRunningVar(), layer->getOperand(1)},
+                        isParameter) ||
+          (layer->getNumOperands() > 2 && !isParameter(layer->getOperand(2))))
+        continue;
       // The folded layer replaces the batch norm where it stands: every parameter it reads is
       // defined by then.
       OpBuilder builder(bn);

@@ -4,9 +4,11 @@
 // the importer's first reason, when that fails), compiled (kilnc -o), run on every stored input
 // set and compared with the stored outputs: same shape, every element within
 // atol + rtol·|expected| (1e-5 + 1e-3). Prints a line per case and a summary; exits 1 when a
-// case that imports fails to compile or to match.
+// case that imports fails to compile or to match, or when a case listed in the --expect file (one
+// label a line, `node/test_conv`; '#' starts a comment) does not pass, so a case that passed
+// once cannot become unsupported unnoticed.
 //
-//   kiln-onnx-backend KILNC WORK_DIR CASES_DIR...   (a CASES_DIR holds case folders)
+//   kiln-onnx-backend KILNC WORK_DIR [--expect=FILE] CASES_DIR...   (a CASES_DIR holds cases)
 #include "kiln-run/ModelLibrary.h"
 
 #include <onnx/onnx_pb.h>
@@ -17,8 +19,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -109,6 +113,7 @@ bool allFloat(const onnx::ModelProto &model) {
 
 struct Counts {
   int passed = 0, failed = 0, unsupported = 0;
+  std::set<std::string> passedLabels;
 };
 
 // Runs the compiled case on one data set; "" on a match, else why not.
@@ -229,19 +234,37 @@ void runCase(const std::string &kilnc, const fs::path &work, const fs::path &dir
       return fail(set.filename().string() + ": " + why);
   std::printf("PASS %s (%zu data sets)\n", label.c_str(), sets.size());
   ++counts.passed;
+  counts.passedLabels.insert(label);
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: kiln-onnx-backend KILNC WORK_DIR CASES_DIR...\n");
+    std::fprintf(stderr, "usage: kiln-onnx-backend KILNC WORK_DIR [--expect=FILE] CASES_DIR...\n");
     return 2;
   }
   std::string kilnc = argv[1];
   fs::path work = argv[2];
+  int first = 3;
+  std::vector<std::string> expected;
+  if (std::string_view arg = argv[3]; arg.substr(0, 9) == "--expect=") {
+    std::ifstream in(std::string(arg.substr(9)));
+    if (!in) {
+      std::fprintf(stderr, "kiln-onnx-backend: cannot read %s\n", argv[3] + 9);
+      return 2;
+    }
+    for (std::string line; std::getline(in, line);) {
+      line = line.substr(0, line.find('#'));
+      line.erase(line.find_last_not_of(" \t\r") + 1);
+      line.erase(0, line.find_first_not_of(" \t"));
+      if (!line.empty())
+        expected.push_back(line);
+    }
+    first = 4;
+  }
   Counts counts;
-  for (int i = 3; i < argc; ++i) {
+  for (int i = first; i < argc; ++i) {
     fs::path root = argv[i];
     std::vector<fs::path> cases;
     std::error_code error;
@@ -261,5 +284,14 @@ int main(int argc, char **argv) {
   }
   std::printf("onnx backend: %d passed, %d failed, %d unsupported\n", counts.passed,
               counts.failed, counts.unsupported);
-  return counts.failed ? 1 : 0;
+  int regressed = 0;
+  for (const std::string &label : expected)
+    if (!counts.passedLabels.count(label)) {
+      std::printf("EXPECTED TO PASS %s (see its line above)\n", label.c_str());
+      ++regressed;
+    }
+  if (regressed)
+    std::printf("onnx backend: %d of the %zu expected cases did not pass\n", regressed,
+                expected.size());
+  return counts.failed || regressed ? 1 : 0;
 }

@@ -355,6 +355,19 @@ FailureOr<TensorType> TransposeOp::inferResultType() {
   return makeResult(*this, shape);
 }
 
+OpFoldResult TransposeOp::fold(FoldAdaptor) {
+  auto inner = getInput().getDefiningOp<TransposeOp>();
+  if (!inner || inner.getInput().getType() != getType())
+    return {};
+  // Result dimension i is the inner input's dimension innerPerm[perm[i]].
+  ArrayRef<int64_t> perm = getPerm(), innerPerm = inner.getPerm();
+  for (auto [i, p] : llvm::enumerate(perm))
+    if (p < 0 || p >= static_cast<int64_t>(innerPerm.size()) ||
+        innerPerm[static_cast<size_t>(p)] != static_cast<int64_t>(i))
+      return {};
+  return inner.getInput();
+}
+
 FailureOr<TensorType> PadOp::inferResultType() {
   auto input = dyn_cast<RankedTensorType>(getInput().getType());
   if (!input)

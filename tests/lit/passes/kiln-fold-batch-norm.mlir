@@ -90,3 +90,32 @@ func.func @training_mode(%x: tensor<?x3x4x4xf32>) -> tensor<?x3x4x4xf32> {
       : (tensor<?x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x3x4x4xf32>
   return %y : tensor<?x3x4x4xf32>
 }
+
+// -----
+
+// Folding happens when the weights are loaded, so only parameters fold: a statistic or a
+// weight computed in the graph (an imported model's graph inputs) keeps the batch norm.
+// CHECK-LABEL: func.func @computed_parameters
+// CHECK-NOT:     nn.fold_batch_norm_weight
+// CHECK:         nn.batch_norm
+// CHECK-NOT:     nn.fold_batch_norm_weight
+// CHECK:         nn.batch_norm
+func.func @computed_parameters(%x: tensor<2x3x8x8xf32>, %mean: tensor<4xf32>,
+                               %w2: tensor<4x3x3x3xf32>) -> (tensor<2x4x6x6xf32>, tensor<2x4x6x6xf32>) {
+  %w = nn.parameter "conv.weight" : tensor<4x3x3x3xf32>
+  %c = nn.conv %x, %w strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1
+      : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x6x6xf32>
+  %g = nn.parameter "bn.weight" : tensor<4xf32>
+  %b = nn.parameter "bn.bias" : tensor<4xf32>
+  %v = nn.parameter "bn.running_var" buffer : tensor<4xf32>
+  %y = nn.batch_norm %c, %g, %b, %mean, %v epsilon = 1.0e-05 momentum = 1.0e-01
+      : (tensor<2x4x6x6xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+      -> tensor<2x4x6x6xf32>
+  %c2 = nn.conv %x, %w2 strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1
+      : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x6x6xf32>
+  %m2 = nn.parameter "bn2.running_mean" buffer : tensor<4xf32>
+  %y2 = nn.batch_norm %c2, %g, %b, %m2, %v epsilon = 1.0e-05 momentum = 1.0e-01
+      : (tensor<2x4x6x6xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+      -> tensor<2x4x6x6xf32>
+  return %y, %y2 : tensor<2x4x6x6xf32>, tensor<2x4x6x6xf32>
+}

@@ -295,6 +295,9 @@ def NN_TransposeOp : NN_DifferentiableOp<"transpose", [DeclareOpInterfaceMethods
   let arguments = (ins NN_F32Tensor:$input, DenseI64ArrayAttr:$perm);
   let results = (outs NN_F32Tensor:$output);
   let assemblyFormat = "$input `perm` `=` $perm attr-dict `:` type($input) `->` type($output)";
+  // A transpose of a transpose that restores the order is its input (an imported MatMul of a
+  // transposed weight).
+  let hasFolder = 1;
 }
 
 def NN_PadOp : NN_DifferentiableOp<"pad", [DeclareOpInterfaceMethods<NN_SampleIndependentOpInterface, ["isSampleIndependent"]>]> {
