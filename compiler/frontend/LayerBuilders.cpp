@@ -1,6 +1,7 @@
 // Builds each built-in layer's nn ops: parameters named as in PyTorch's state_dict, the op with
 // its result type inferred at once (so the next layer sees the shape), then the activation.
 #include "frontend/LayerBuilders.h"
+#include "frontend/OpBuilders.h"
 
 #include "kiln/Dialect/NN/NNDialect.h"
 #include "kiln/Dialect/NN/ShapeFormulas.h"
@@ -15,7 +16,6 @@ using llvm::SMLoc;
 namespace {
 
 Type f32(OpBuilder &builder) { return builder.getF32Type(); }
-TensorType unranked(OpBuilder &builder) { return UnrankedTensorType::get(f32(builder)); }
 
 // "N, C, H, W" for 2 spatial dimensions.
 std::string layout(unsigned spatialRank) {
@@ -24,8 +24,7 @@ std::string layout(unsigned spatialRank) {
 }
 
 // The padding of a convolution or pooling window: given, or 'same' computed from the input
-// extent with TensorFlow's rule (PyTorch's for stride 1): total = max((⌈n/s⌉−1)·s + d·(k−1) + 1
-// − n, 0), ⌊total/2⌋ before and the rest after.
+// extent with TensorFlow's rule (PyTorch's for stride 1; kiln::build::samePadding).
 FailureOr<SmallVector<int64_t>> windowPadding(LayerBuildContext &ctx, ArrayRef<int64_t> kernel,
                                               ArrayRef<int64_t> strides,
                                               ArrayRef<int64_t> dilations) {
@@ -36,48 +35,18 @@ FailureOr<SmallVector<int64_t>> windowPadding(LayerBuildContext &ctx, ArrayRef<i
   if (!padding->samePadding)
     return SmallVector<int64_t>(padding->ints.begin(), padding->ints.end());
   RankedTensorType input = ctx.inputType(0);
-  SmallVector<int64_t> result(2 * rank, 0);
-  for (unsigned i = 0; i < rank; ++i) {
-    int64_t stride = strides[i], extent = input.getDimSize(2 + i);
-    std::optional<int64_t> span = kiln::shape::checkedMul(dilations[i], kernel[i] - 1);
-    if (span)
-      span = kiln::shape::checkedAdd(*span, 1);
-    if (!span) {
-      ctx.emitError(padding->loc) << "the window of spatial dimension " << i
-                                  << " overflows 64 bits";
+  for (unsigned i = 0; i < rank; ++i)
+    if (input.isDynamicDim(2 + i) && strides[i] != 1) {
+      ctx.emitError(padding->loc) << "padding='same' with a stride of " << strides[i]
+                                  << " needs a static input extent, got " << formatShape(input);
       return failure();
     }
-    int64_t total;
-    if (extent == ShapedType::kDynamic) {
-      if (stride != 1) {
-        ctx.emitError(padding->loc) << "padding='same' with a stride of " << stride
-                                    << " needs a static input extent, got " << formatShape(input);
-        return failure();
-      }
-      total = *span - 1;
-    } else {
-      int64_t outputs = extent / stride + (extent % stride != 0);
-      // (outputs − 1)·stride < extent, so only adding the span can overflow.
-      std::optional<int64_t> covered = kiln::shape::checkedAdd((outputs - 1) * stride, *span);
-      if (!covered) {
-        ctx.emitError(padding->loc)
-            << "the window of spatial dimension " << i << " overflows 64 bits";
-        return failure();
-      }
-      total = std::max<int64_t>(*covered - extent, 0);
-    }
-    result[i] = total / 2;
-    result[rank + i] = total - total / 2;
-  }
+  std::string why;
+  FailureOr<SmallVector<int64_t>> result =
+      build::samePadding(input, kernel, strides, dilations, /*largerBefore=*/false, why);
+  if (failed(result))
+    ctx.emitError(padding->loc) << why;
   return result;
-}
-
-template <typename OpTy>
-FailureOr<Value> createUnary(OpBuilder &builder, Location loc, Value input) {
-  auto op = builder.create<OpTy>(loc, unranked(builder), input);
-  if (failed(nn::refineResultType(op)))
-    return failure();
-  return op.getResult();
 }
 
 } // namespace
@@ -161,13 +130,11 @@ FailureOr<Value> LayerBuildContext::parameter(llvm::StringRef suffix, ArrayRef<i
   return builder.create<nn::ParameterOp>(loc, type, name, buffer).getResult();
 }
 
-FailureOr<Value> LayerBuildContext::finish(Operation *op) {
-  if (failed(nn::refineResultType(op)))
-    return failure();
+FailureOr<Value> LayerBuildContext::finish(FailureOr<Value> result) {
   const AttrValue *activation = attr("activation");
-  if (!activation)
-    return op->getResult(0);
-  return applyActivation(op->getResult(0), activation->word);
+  if (failed(result) || !activation)
+    return result;
+  return applyActivation(*result, activation->word);
 }
 
 FailureOr<Value> LayerBuildContext::applyActivation(Value value, llvm::StringRef name) {
@@ -175,11 +142,7 @@ FailureOr<Value> LayerBuildContext::applyActivation(Value value, llvm::StringRef
     return value;
   Location opLoc = NameLoc::get(builder.getStringAttr(node.name + "." + name.str()),
                                 cast<NameLoc>(loc).getChildLoc());
-  if (name == "relu")
-    return createUnary<nn::ReluOp>(builder, opLoc, value);
-  if (name == "tanh")
-    return createUnary<nn::TanhOp>(builder, opLoc, value);
-  return createUnary<nn::SigmoidOp>(builder, opLoc, value);
+  return build::activation(builder, opLoc, name, value);
 }
 
 //===----------------------------------------------------------------------===//
@@ -225,9 +188,8 @@ FailureOr<Value> kiln::buildConv(LayerBuildContext &ctx) {
       return failure();
     bias = *b;
   }
-  auto op = ctx.builder.create<nn::ConvOp>(ctx.loc, unranked(ctx.builder), ctx.inputs[0], *weight,
-                                           bias, strides, *padding, dilations, groups);
-  return ctx.finish(op);
+  return ctx.finish(build::conv(ctx.builder, ctx.loc, ctx.inputs[0], *weight, bias, strides,
+                                *padding, dilations, groups));
 }
 
 template <typename PoolOp> static FailureOr<Value> buildPool(LayerBuildContext &ctx) {
@@ -241,14 +203,12 @@ template <typename PoolOp> static FailureOr<Value> buildPool(LayerBuildContext &
   if (failed(padding))
     return failure();
   bool ceilMode = ctx.flag("ceil_mode", false);
-  PoolOp op;
   if constexpr (std::is_same_v<PoolOp, nn::AvgPoolOp>)
-    op = ctx.builder.create<PoolOp>(ctx.loc, unranked(ctx.builder), ctx.inputs[0], kernel, strides,
-                                    *padding, ceilMode, ctx.flag("count_include_pad", true));
+    return ctx.finish(build::avgPool(ctx.builder, ctx.loc, ctx.inputs[0], kernel, strides,
+                                     *padding, ceilMode, ctx.flag("count_include_pad", true)));
   else
-    op = ctx.builder.create<PoolOp>(ctx.loc, unranked(ctx.builder), ctx.inputs[0], kernel, strides,
-                                    *padding, ceilMode);
-  return ctx.finish(op);
+    return ctx.finish(build::maxPool(ctx.builder, ctx.loc, ctx.inputs[0], kernel, strides,
+                                     *padding, ceilMode));
 }
 
 FailureOr<Value> kiln::buildMaxPool(LayerBuildContext &ctx) {
@@ -263,8 +223,7 @@ template <typename GlobalPoolOp> static FailureOr<Value> buildGlobalPool(LayerBu
   unsigned rank = ctx.node.spec->spatialRank;
   if (failed(ctx.expectRank(rank + 2, layout(rank))))
     return failure();
-  return ctx.finish(
-      ctx.builder.create<GlobalPoolOp>(ctx.loc, unranked(ctx.builder), ctx.inputs[0]));
+  return ctx.finish(build::create<GlobalPoolOp>(ctx.builder, ctx.loc, ctx.inputs[0]));
 }
 
 FailureOr<Value> kiln::buildGlobalAvgPool(LayerBuildContext &ctx) {
@@ -289,11 +248,9 @@ FailureOr<Value> kiln::buildBatchNorm(LayerBuildContext &ctx) {
   FailureOr<Value> var = ctx.parameter("running_var", {*channels}, /*buffer=*/true);
   if (failed(weight) || failed(bias) || failed(mean) || failed(var))
     return failure();
-  OpBuilder &b = ctx.builder;
-  auto op = b.create<nn::BatchNormOp>(ctx.loc, unranked(b), ctx.inputs[0], *weight, *bias, *mean,
-                                      *var, b.getF64FloatAttr(ctx.number("epsilon", 1e-5)),
-                                      b.getF64FloatAttr(ctx.number("momentum", 0.1)));
-  return ctx.finish(op);
+  return ctx.finish(build::batchNorm(ctx.builder, ctx.loc, ctx.inputs[0], *weight, *bias, *mean,
+                                     *var, ctx.number("epsilon", 1e-5),
+                                     ctx.number("momentum", 0.1)));
 }
 
 FailureOr<Value> kiln::buildDense(LayerBuildContext &ctx) {
@@ -314,7 +271,7 @@ FailureOr<Value> kiln::buildDense(LayerBuildContext &ctx) {
     // Gluon's Dense flattens all but the batch dimension.
     Location flattenLoc = NameLoc::get(ctx.builder.getStringAttr(ctx.node.name + ".flatten"),
                                        cast<NameLoc>(ctx.loc).getChildLoc());
-    FailureOr<Value> flat = createUnary<nn::FlattenOp>(ctx.builder, flattenLoc, input);
+    FailureOr<Value> flat = build::create<nn::FlattenOp>(ctx.builder, flattenLoc, input);
     if (failed(flat))
       return failure();
     input = *flat;
@@ -336,37 +293,28 @@ FailureOr<Value> kiln::buildDense(LayerBuildContext &ctx) {
       return failure();
     bias = *b;
   }
-  return ctx.finish(
-      ctx.builder.create<nn::DenseOp>(ctx.loc, unranked(ctx.builder), input, *weight, bias));
+  return ctx.finish(build::dense(ctx.builder, ctx.loc, input, *weight, bias));
 }
 
 FailureOr<Value> kiln::buildActivation(LayerBuildContext &ctx) {
-  llvm::StringRef name = ctx.attr("activation")->word;
-  if (name == "relu")
-    return createUnary<nn::ReluOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
-  if (name == "tanh")
-    return createUnary<nn::TanhOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
-  if (name == "sigmoid")
-    return createUnary<nn::SigmoidOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
-  return ctx.inputs[0]; // Activation('none')
+  return build::activation(ctx.builder, ctx.loc, ctx.attr("activation")->word, ctx.inputs[0]);
 }
 
 FailureOr<Value> kiln::buildRelu(LayerBuildContext &ctx) {
-  return createUnary<nn::ReluOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
+  return build::activation(ctx.builder, ctx.loc, "relu", ctx.inputs[0]);
 }
 
 FailureOr<Value> kiln::buildTanh(LayerBuildContext &ctx) {
-  return createUnary<nn::TanhOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
+  return build::activation(ctx.builder, ctx.loc, "tanh", ctx.inputs[0]);
 }
 
 FailureOr<Value> kiln::buildSigmoid(LayerBuildContext &ctx) {
-  return createUnary<nn::SigmoidOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
+  return build::activation(ctx.builder, ctx.loc, "sigmoid", ctx.inputs[0]);
 }
 
 FailureOr<Value> kiln::buildLeakyRelu(LayerBuildContext &ctx) {
-  return ctx.finish(ctx.builder.create<nn::LeakyReluOp>(
-      ctx.loc, unranked(ctx.builder), ctx.inputs[0],
-      ctx.builder.getF32FloatAttr(static_cast<float>(ctx.number("negative_slope", 0.01)))));
+  return ctx.finish(build::leakyRelu(ctx.builder, ctx.loc, ctx.inputs[0],
+                                     ctx.number("negative_slope", 0.01)));
 }
 
 FailureOr<Value> kiln::buildClip(LayerBuildContext &ctx) {
@@ -382,29 +330,26 @@ FailureOr<Value> kiln::buildClip(LayerBuildContext &ctx) {
         << "Clip's min (" << text(lo) << ") is above its max (" << text(hi) << ")";
     return failure();
   }
-  OpBuilder &b = ctx.builder;
-  return ctx.finish(b.create<nn::ClipOp>(ctx.loc, unranked(b), ctx.inputs[0],
-                                          b.getF32FloatAttr(static_cast<float>(lo)),
-                                          b.getF32FloatAttr(static_cast<float>(hi))));
+  return ctx.finish(build::clip(ctx.builder, ctx.loc, ctx.inputs[0], lo, hi));
 }
 
 FailureOr<Value> kiln::buildFlatten(LayerBuildContext &ctx) {
-  return createUnary<nn::FlattenOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
+  return build::create<nn::FlattenOp>(ctx.builder, ctx.loc, ctx.inputs[0]);
 }
 
 FailureOr<Value> kiln::buildAdd(LayerBuildContext &ctx) {
   Value sum = ctx.inputs[0];
   for (Value operand : ctx.inputs.drop_front()) {
-    auto op = ctx.builder.create<nn::AddOp>(ctx.loc, unranked(ctx.builder), sum, operand);
-    if (failed(nn::refineResultType(op)))
+    FailureOr<Value> next = build::create<nn::AddOp>(ctx.builder, ctx.loc, sum, operand);
+    if (failed(next))
       return failure();
-    sum = op.getResult();
+    sum = *next;
   }
   const AttrValue *activation = ctx.attr("activation");
   return activation ? ctx.applyActivation(sum, activation->word) : FailureOr<Value>(sum);
 }
 
-template <typename SoftmaxLikeOp> static FailureOr<Value> buildSoftmaxLike(LayerBuildContext &ctx) {
+static FailureOr<Value> buildSoftmaxLike(LayerBuildContext &ctx, bool log) {
   int64_t rank = ctx.inputType(0).getRank();
   int64_t given = ctx.ints("axis", {1})[0];
   int64_t axis = given < 0 ? given + rank : given; // Python's negative axes
@@ -413,14 +358,13 @@ template <typename SoftmaxLikeOp> static FailureOr<Value> buildSoftmaxLike(Layer
                                        << "-D input " << formatShape(ctx.inputType(0));
     return failure();
   }
-  return ctx.finish(ctx.builder.create<SoftmaxLikeOp>(ctx.loc, unranked(ctx.builder), ctx.inputs[0],
-                                                      static_cast<uint64_t>(axis)));
+  return ctx.finish(build::softmax(ctx.builder, ctx.loc, ctx.inputs[0], axis, log));
 }
 
 FailureOr<Value> kiln::buildSoftmax(LayerBuildContext &ctx) {
-  return buildSoftmaxLike<nn::SoftmaxOp>(ctx);
+  return buildSoftmaxLike(ctx, /*log=*/false);
 }
 
 FailureOr<Value> kiln::buildLogSoftmax(LayerBuildContext &ctx) {
-  return buildSoftmaxLike<nn::LogSoftmaxOp>(ctx);
+  return buildSoftmaxLike(ctx, /*log=*/true);
 }

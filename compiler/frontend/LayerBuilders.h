@@ -32,8 +32,8 @@ struct LayerBuildContext {
   // An nn.parameter named "<node>.<suffix>".
   mlir::FailureOr<mlir::Value> parameter(llvm::StringRef suffix, llvm::ArrayRef<int64_t> shape,
                                          bool buffer = false);
-  // Infers op's result type, then applies the `activation=` attribute, if any.
-  mlir::FailureOr<mlir::Value> finish(mlir::Operation *op);
+  // The layer's op (from kiln::build), then the `activation=` attribute applied, if any.
+  mlir::FailureOr<mlir::Value> finish(mlir::FailureOr<mlir::Value> result);
   // Applies activation `name` (none, relu, tanh, sigmoid) to value, as op "<node>.<name>".
   mlir::FailureOr<mlir::Value> applyActivation(mlir::Value value, llvm::StringRef name);
 };

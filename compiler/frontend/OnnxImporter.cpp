@@ -4,6 +4,7 @@
 // type inferred as it is built. Each ONNX op is one entry of a table: a check of its attributes
 // and a build function.
 #include "frontend/OnnxImporter.h"
+#include "frontend/OpBuilders.h"
 #include "frontend/KilnParser.h"
 #include "frontend/LayerBuilders.h"
 
@@ -166,10 +167,13 @@ public:
   void defineConstant(const std::string &name, Tensor tensor) {
     constants[name] = std::move(tensor);
   }
-  // Infers op's result type, failing with the node named.
-  FailureOr<Value> finish(const onnx::NodeProto &node, Operation *op);
+  // Binds the node's first output to the op built (kiln::build), passing on a failure.
+  FailureOr<Value> finish(const onnx::NodeProto &node, FailureOr<Value> result) {
+    if (succeeded(result))
+      define(node, *result);
+    return result;
+  }
   RankedTensorType typeOf(Value v) const { return cast<RankedTensorType>(v.getType()); }
-  TensorType unranked() { return UnrankedTensorType::get(builder.getF32Type()); }
   // "node 'conv1' (Conv)": the node being checked or built.
   std::string current(const onnx::NodeProto &node) const { return describe(node, currentIndex); }
   // A TensorProto's data, checked against its shape; `what` names it in errors.
@@ -416,11 +420,8 @@ FailureOr<Value> Importer::weight(const onnx::NodeProto &node, int i, bool buffe
                 << joinInts(typeOf(*computed).getShape());
     return failure();
   }
-  Operation *t = builder.create<nn::TransposeOp>(loc(), unranked(), *computed,
-                                                 builder.getDenseI64ArrayAttr({1, 0}));
-  if (failed(nn::refineResultType(t)))
-    return failure();
-  return t->getResult(0);
+  return build::create<nn::TransposeOp>(builder, loc(), *computed,
+                                        builder.getDenseI64ArrayAttr({1, 0}));
 }
 
 Value Importer::scalarBuffer(const onnx::NodeProto &node, const std::string &what,
@@ -434,13 +435,6 @@ Value Importer::scalarBuffer(const onnx::NodeProto &node, const std::string &wha
   transposedParameters[name] = false;
   values[name] = {value};
   return result;
-}
-
-FailureOr<Value> Importer::finish(const onnx::NodeProto &node, Operation *op) {
-  if (failed(nn::refineResultType(op)))
-    return failure();
-  define(node, op->getResult(0));
-  return op->getResult(0);
 }
 
 //===----------------------------------------------------------------------===//
@@ -556,11 +550,11 @@ LogicalResult Importer::buildLoss(func::FuncOp forward) {
   Block *entry = lossFunc.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   auto call = builder.create<func::CallOp>(lossLoc, forward, entry->getArguments().drop_back());
-  auto loss = builder.create<nn::SoftmaxCrossEntropyOp>(lossLoc, unranked(), call.getResult(0),
-                                                        entry->getArguments().back());
-  if (failed(nn::refineResultType(loss)))
+  FailureOr<Value> loss = build::create<nn::SoftmaxCrossEntropyOp>(
+      builder, lossLoc, call.getResult(0), entry->getArguments().back());
+  if (failed(loss))
     return failure();
-  builder.create<func::ReturnOp>(lossLoc, loss.getResult());
+  builder.create<func::ReturnOp>(lossLoc, *loss);
   return success();
 }
 
@@ -675,28 +669,19 @@ FailureOr<SmallVector<int64_t>> windowPads(Importer &im, const onnx::NodeProto &
     }
     return SmallVector<int64_t>(pads.begin(), pads.end());
   }
-  SmallVector<int64_t> pads(2 * rank, 0);
   if (autoPad == "VALID")
-    return pads;
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t extent = input.getDimSize(2 + i);
-    if (extent == ShapedType::kDynamic) {
-      im.error(node) << "auto_pad " << autoPad << " needs static spatial extents";
+    return SmallVector<int64_t>(2 * rank, 0);
+  for (size_t i = 0; i < rank; ++i)
+    if (input.isDynamicDim(2 + i) && strides[i] != 1) {
+      im.error(node) << "auto_pad " << autoPad << " with a stride of " << strides[i]
+                     << " needs a static extent in spatial dimension " << i;
       return failure();
     }
-    std::optional<int64_t> span = kiln::shape::checkedMul(dilations[i], kernel[i] - 1);
-    int64_t outputs = (extent - 1) / strides[i] + 1; // ⌈n/s⌉ for n ≥ 1
-    std::optional<int64_t> covered =
-        span ? kiln::shape::checkedAdd((outputs - 1) * strides[i], *span + 1) : std::nullopt;
-    if (!covered) {
-      im.error(node) << "the window of spatial dimension " << i << " overflows 64 bits";
-      return failure();
-    }
-    int64_t total = std::max<int64_t>(*covered - extent, 0);
-    int64_t small = total / 2, large = total - small;
-    pads[i] = autoPad == "SAME_UPPER" ? small : large;
-    pads[rank + i] = autoPad == "SAME_UPPER" ? large : small;
-  }
+  std::string why;
+  FailureOr<SmallVector<int64_t>> pads = build::samePadding(
+      input, kernel, strides, dilations, /*largerBefore=*/autoPad == "SAME_LOWER", why);
+  if (failed(pads))
+    im.error(node) << why;
   return pads;
 }
 
@@ -762,9 +747,8 @@ LogicalResult buildConv(Importer &im, const onnx::NodeProto &node) {
   FailureOr<SmallVector<int64_t>> pads = windowPads(im, node, inputType, kernel, strides, dilations);
   if (failed(pads))
     return failure();
-  auto op = im.builder.create<nn::ConvOp>(im.loc(), im.unranked(), input, *weight, bias, strides,
-                                          *pads, dilations, intAttr(node, "group", 1));
-  return im.finish(node, op);
+  return im.finish(node, build::conv(im.builder, im.loc(), input, *weight, bias, strides, *pads,
+                                     dilations, intAttr(node, "group", 1)));
 }
 
 void checkPool(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
@@ -798,14 +782,12 @@ template <typename PoolOp> LogicalResult buildPool(Importer &im, const onnx::Nod
   if (failed(pads))
     return failure();
   bool ceilMode = intAttr(node, "ceil_mode", 0) != 0;
-  PoolOp op;
   if constexpr (std::is_same_v<PoolOp, nn::AvgPoolOp>)
-    op = im.builder.create<PoolOp>(im.loc(), im.unranked(), input, kernel, strides, *pads,
-                                   ceilMode, intAttr(node, "count_include_pad", 0) != 0);
+    return im.finish(node, build::avgPool(im.builder, im.loc(), input, kernel, strides, *pads,
+                                          ceilMode, intAttr(node, "count_include_pad", 0) != 0));
   else
-    op = im.builder.create<PoolOp>(im.loc(), im.unranked(), input, kernel, strides, *pads,
-                                   ceilMode);
-  return im.finish(node, op);
+    return im.finish(node, build::maxPool(im.builder, im.loc(), input, kernel, strides, *pads,
+                                          ceilMode));
 }
 
 template <typename OpTy> LogicalResult buildUnary(Importer &im, const onnx::NodeProto &node) {
@@ -813,7 +795,7 @@ template <typename OpTy> LogicalResult buildUnary(Importer &im, const onnx::Node
   if (failed(in))
     return failure();
   Value input = *in;
-  return im.finish(node, im.builder.create<OpTy>(im.loc(), im.unranked(), input));
+  return im.finish(node, build::create<OpTy>(im.builder, im.loc(), input));
 }
 
 LogicalResult buildLeakyRelu(Importer &im, const onnx::NodeProto &node) {
@@ -825,8 +807,7 @@ LogicalResult buildLeakyRelu(Importer &im, const onnx::NodeProto &node) {
     im.error(node) << "alpha must be finite, got " << alpha;
     return failure();
   }
-  return im.finish(node, im.builder.create<nn::LeakyReluOp>(im.loc(), im.unranked(), *in,
-                                                            im.builder.getF32FloatAttr(alpha)));
+  return im.finish(node, build::leakyRelu(im.builder, im.loc(), *in, alpha));
 }
 
 // An int64 constant input of a node (the pads or axes of a Pad), or failure with an error.
@@ -886,9 +867,7 @@ LogicalResult buildClip(Importer &im, const onnx::NodeProto &node) {
     im.error(node) << "a bound is NaN";
     return failure();
   }
-  return im.finish(node, im.builder.create<nn::ClipOp>(im.loc(), im.unranked(), *in,
-                                                       im.builder.getF32FloatAttr(bounds[0]),
-                                                       im.builder.getF32FloatAttr(bounds[1])));
+  return im.finish(node, build::clip(im.builder, im.loc(), *in, bounds[0], bounds[1]));
 }
 
 void checkBatchNorm(const Importer &im, const onnx::NodeProto &node,
@@ -917,11 +896,8 @@ LogicalResult buildBatchNorm(Importer &im, const onnx::NodeProto &node) {
     return failure();
   // ONNX's momentum weighs the running statistic (0.9), PyTorch's and nn's the batch's (0.1).
   double momentum = 1.0 - floatAttr(node, "momentum", 0.9f);
-  OpBuilder &b = im.builder;
-  auto op = b.create<nn::BatchNormOp>(im.loc(), im.unranked(), input, *scale, *bias, *mean, *var,
-                                      b.getF64FloatAttr(floatAttr(node, "epsilon", 1e-5f)),
-                                      b.getF64FloatAttr(momentum));
-  return im.finish(node, op);
+  return im.finish(node, build::batchNorm(im.builder, im.loc(), input, *scale, *bias, *mean, *var,
+                                          floatAttr(node, "epsilon", 1e-5f), momentum));
 }
 
 void checkGemm(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
@@ -943,19 +919,13 @@ FailureOr<Value> buildDenseOp(Importer &im, const onnx::NodeProto &node, Value a
   FailureOr<Value> weight = im.weight(node, 1, false, transposeB);
   if (failed(weight))
     return failure();
-  Operation *dense = im.builder.create<nn::DenseOp>(im.loc(), im.unranked(), a, *weight, bias);
-  if (failed(nn::refineResultType(dense)))
-    return failure();
-  return dense->getResult(0);
+  return build::dense(im.builder, im.loc(), a, *weight, bias);
 }
 
 // OpT(lhs, rhs) with its result type inferred.
 template <typename OpT>
 FailureOr<Value> binaryOp(Importer &im, Value lhs, Value rhs) {
-  Operation *op = im.builder.create<OpT>(im.loc(), im.unranked(), lhs, rhs);
-  if (failed(nn::refineResultType(op)))
-    return failure();
-  return op->getResult(0);
+  return build::create<OpT>(im.builder, im.loc(), lhs, rhs);
 }
 
 // Whether Gemm's C is a constant vector of one value per unit: nn.dense's own bias.
@@ -1072,8 +1042,8 @@ LogicalResult buildBinary(Importer &im, const onnx::NodeProto &node) {
   if constexpr (std::is_same_v<BroadcastOp, nn::BroadcastAddOp>)
     if (im.typeOf(a).getShape() == im.typeOf(b).getShape() && !a.getDefiningOp<nn::ParameterOp>() &&
         !b.getDefiningOp<nn::ParameterOp>())
-      return im.finish(node, im.builder.create<nn::AddOp>(im.loc(), im.unranked(), a, b));
-  return im.finish(node, im.builder.create<BroadcastOp>(im.loc(), im.unranked(), a, b));
+      return im.finish(node, build::create<nn::AddOp>(im.builder, im.loc(), a, b));
+  return im.finish(node, build::create<BroadcastOp>(im.builder, im.loc(), a, b));
 }
 
 // Transpose: `perm` (default: the dimensions reversed); the batch must stay first. A constant
@@ -1087,8 +1057,8 @@ LogicalResult buildTranspose(Importer &im, const onnx::NodeProto &node) {
   for (int64_t d = rank - 1; d >= 0; --d)
     reversed.push_back(d);
   std::vector<int64_t> perm = intsAttr(node, "perm", reversed);
-  return im.finish(node, im.builder.create<nn::TransposeOp>(im.loc(), im.unranked(), *in,
-                                                            im.builder.getDenseI64ArrayAttr(perm)));
+  return im.finish(node, build::create<nn::TransposeOp>(im.builder, im.loc(), *in,
+                                                        im.builder.getDenseI64ArrayAttr(perm)));
 }
 
 void checkPad(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
@@ -1164,9 +1134,9 @@ LogicalResult buildPad(Importer &im, const onnx::NodeProto &node) {
     im.error(node) << "the constant value " << value << " is not finite";
     return failure();
   }
-  return im.finish(node, im.builder.create<nn::PadOp>(im.loc(), im.unranked(), *in,
-                                                      im.builder.getDenseI64ArrayAttr(pads),
-                                                      im.builder.getF32FloatAttr(value)));
+  return im.finish(node, build::create<nn::PadOp>(im.builder, im.loc(), *in,
+                                                  im.builder.getDenseI64ArrayAttr(pads),
+                                                  im.builder.getF32FloatAttr(value)));
 }
 
 void checkConcat(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
@@ -1193,11 +1163,11 @@ LogicalResult buildConcat(Importer &im, const onnx::NodeProto &node) {
     im.error(node) << "axis " << given << " is outside a rank-" << rank << " input";
     return failure();
   }
-  return im.finish(node, im.builder.create<nn::ConcatOp>(im.loc(), im.unranked(), inputs,
-                                                         static_cast<uint64_t>(axis)));
+  return im.finish(node, build::create<nn::ConcatOp>(im.builder, im.loc(), inputs,
+                                                     static_cast<uint64_t>(axis)));
 }
 
-template <typename OpTy> LogicalResult buildSoftmax(Importer &im, const onnx::NodeProto &node) {
+template <bool Log> LogicalResult buildSoftmax(Importer &im, const onnx::NodeProto &node) {
   FailureOr<Value> in = im.input(node, 0);
   if (failed(in))
     return failure();
@@ -1212,8 +1182,7 @@ template <typename OpTy> LogicalResult buildSoftmax(Importer &im, const onnx::No
                    << (im.opset < 13 ? " (before opset 13, only the last axis)" : "");
     return failure();
   }
-  return im.finish(node, im.builder.create<OpTy>(im.loc(), im.unranked(), input,
-                                                 static_cast<uint64_t>(axis)));
+  return im.finish(node, build::softmax(im.builder, im.loc(), input, axis, Log));
 }
 
 LogicalResult buildFlatten(Importer &im, const onnx::NodeProto &node) {
@@ -1307,11 +1276,11 @@ LogicalResult buildReduce(Importer &im, const onnx::NodeProto &node) {
                    << " input are not supported (only the spatial axes, a global pooling)";
     return failure();
   }
-  auto pool = im.builder.create<GlobalPoolOp>(im.loc(), im.unranked(), input);
-  FailureOr<Value> pooled = im.finish(node, pool);
+  FailureOr<Value> pooled =
+      im.finish(node, build::create<GlobalPoolOp>(im.builder, im.loc(), input));
   if (failed(pooled) || intAttr(node, "keepdims", 1) != 0)
     return pooled;
-  return im.finish(node, im.builder.create<nn::FlattenOp>(im.loc(), im.unranked(), *pooled));
+  return im.finish(node, build::create<nn::FlattenOp>(im.builder, im.loc(), *pooled));
 }
 
 LogicalResult buildIdentity(Importer &im, const onnx::NodeProto &node) {
@@ -1375,8 +1344,8 @@ const llvm::StringMap<OpSpec> &opTable() {
       {"Sigmoid", {1, noCheck, buildUnary<nn::SigmoidOp>}},
       {"LeakyRelu", {1, noCheck, buildLeakyRelu}},
       {"Clip", {1, checkClip, buildClip}},
-      {"Softmax", {1, noCheck, buildSoftmax<nn::SoftmaxOp>}},
-      {"LogSoftmax", {1, noCheck, buildSoftmax<nn::LogSoftmaxOp>}},
+      {"Softmax", {1, noCheck, buildSoftmax</*Log=*/false>}},
+      {"LogSoftmax", {1, noCheck, buildSoftmax</*Log=*/true>}},
       {"Flatten", {1, noCheck, buildFlatten}},
       {"Reshape", {2, checkReshape, buildReshape}},
       {"ReduceMean", {1, checkReduce, buildReduce<nn::GlobalAvgPoolOp>}},
