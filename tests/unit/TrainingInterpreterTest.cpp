@@ -4,7 +4,7 @@
 // interpreter computes (|g − fd| ≤ 1e-6 + 1e-3·|fd|); a few optimizer steps on a fixed batch must
 // lower the loss; batch norm's running statistics must follow PyTorch's update. Between LeNet,
 // the residual network and a model of pools and softmaxes, every op's gradient rule is on a
-// checked loss's path.
+// checked loss's path; an ONNX model trains from the weights it carries.
 #include "driver/Pipeline.h"
 #include "passes/Passes.h"
 #include "reference/Interpreter.h"
@@ -117,11 +117,13 @@ protected:
   }
 
   // Parses the model (its kind from the buffer's name), runs the nn pipeline and kiln-autodiff.
-  void load(std::unique_ptr<llvm::MemoryBuffer> buffer, const std::string &optimizer = "sgd") {
+  // An ONNX model's initializers go to `values`.
+  void load(std::unique_ptr<llvm::MemoryBuffer> buffer, const std::string &optimizer = "sgd",
+            kiln::InitialValues *values = nullptr) {
     ASSERT_TRUE(buffer);
     llvm::SourceMgr sourceMgr;
     sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
-    module = kiln::loadModel(sourceMgr, &context);
+    module = kiln::loadModel(sourceMgr, &context, values);
     ASSERT_TRUE(module) << diagnostics;
     ASSERT_TRUE(mlir::succeeded(kiln::runPipeline(*module, {}))) << diagnostics;
     mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
@@ -456,6 +458,34 @@ TEST_F(Training, ResidualNetworkLearnsWithAdam) {
   ASSERT_EQ(losses.size(), 10u);
   EXPECT_LT(losses.back(), 0.9 * losses.front()); // 1.69 → 1.40 here
   EXPECT_EQ(state.count("optimizer.fc.weight.exp_avg_sq"), 1u);
+}
+
+// An ONNX model exported from PyTorch (tests/lit/frontend/Inputs/onnx/tinyresnet.onnx: stem,
+// max pooling, a basic and a strided residual block, adaptive pooling, Gemm) trains from the
+// weights it carries: the train step's loss is @loss's and its gradients match finite
+// differences, as for a .kiln model.
+TEST_F(Training, ImportedOnnxModelTrainsFromItsWeights) {
+  std::string error;
+  auto buffer = mlir::openInputFile(
+      std::string(KILN_TESTS_DIR) + "/lit/frontend/Inputs/onnx/tinyresnet.onnx", &error);
+  ASSERT_TRUE(buffer) << error;
+  kiln::InitialValues values;
+  load(std::move(buffer), "sgd", &values);
+  ParameterMap params;
+  function("forward").walk([&](kiln::nn::ParameterOp p) {
+    auto type = mlir::cast<mlir::RankedTensorType>(p.getType());
+    const std::vector<float> &data = values.at(p.getName().str());
+    params[p.getName().str()] =
+        Tensor{std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+               std::vector<double>(data.begin(), data.end())};
+  });
+  // Every initializer is a weight the optimizer trains (the export folded batch norm).
+  EXPECT_EQ(trainedParameters().size(), params.size());
+  ASSERT_EQ(params.size(), 14u);
+  std::vector<Tensor> batch = randomBatch(function("loss"), 2, 92);
+  EXPECT_NEAR(trainLoss(batch, params, sgdHyper(1, 0, 0)), inferenceLoss(batch, params), 1e-12);
+  expectLossGradient(
+      batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 1);
 }
 
 TEST_F(Training, ReportsWhatItCannotRun) {
