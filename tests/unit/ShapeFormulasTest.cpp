@@ -151,9 +151,10 @@ TEST(WindowOutputSize, MatchesBruteForceExhaustively) {
                   ADD_FAILURE() << describe(n, w) << ": got " << (got ? *got : -1)
                                 << ", brute force " << (want ? *want : -1) << " (" << why << ")";
                 }
-                if (!want)
+                if (!want) {
                   EXPECT_NE(why.find("exceeds the padded input extent"), std::string::npos)
                       << describe(n, w) << ": " << why;
+                }
                 if (failures > 20)
                   return; // enough to diagnose
               }

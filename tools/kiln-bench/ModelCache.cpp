@@ -2,6 +2,7 @@
 // user runs it), its library cached under a key of everything that determines it.
 #include "ModelCache.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -75,11 +76,39 @@ int run(const std::vector<std::string> &argv, std::string *output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// For an ONNX model, the name, size and modification time of every other regular file in its
+// folder: its external data lives there (the importer refuses paths that leave the folder), so a
+// changed weights file changes the key. Unrelated files cost a recompile at most.
+std::string folderStamp(const std::string &modelPath) {
+  size_t dot = modelPath.find_last_of('.'), slash = modelPath.find_last_of('/');
+  if (dot == std::string::npos || modelPath.substr(dot) != ".onnx")
+    return "";
+  std::string dir = slash == std::string::npos ? "." : modelPath.substr(0, slash);
+  std::string self = slash == std::string::npos ? modelPath : modelPath.substr(slash + 1);
+  std::vector<std::string> entries;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *entry = readdir(d)) {
+      std::string name = entry->d_name;
+      struct stat info;
+      if (name == self || stat((dir + "/" + name).c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+        continue;
+      entries.push_back(name + ":" + std::to_string(info.st_size) + ":" +
+                        std::to_string(info.st_mtime));
+    }
+    closedir(d);
+  }
+  std::sort(entries.begin(), entries.end()); // readdir's order is the file system's
+  std::string stamp;
+  for (const std::string &entry : entries)
+    stamp += entry + "\n";
+  return stamp;
+}
+
 } // namespace
 
-kiln_status compileModel(const std::string &modelPath, const CompileOptions &options,
-                         std::string *out_library) {
-  out_library->clear();
+kiln_status cacheDirectory(const std::string &modelPath, const CompileOptions &options,
+                           std::string *out_dir) {
+  out_dir->clear();
   bool ok = false;
   std::string model = readFile(modelPath, &ok);
   if (!ok)
@@ -91,10 +120,20 @@ kiln_status compileModel(const std::string &modelPath, const CompileOptions &opt
   uint64_t key = fnv1a(model);
   key = fnv1a(options.target + "/" + options.schedule, key);
   key = fnv1a(std::to_string(compiler.st_size) + ":" + std::to_string(compiler.st_mtime), key);
+  key = fnv1a(folderStamp(modelPath), key);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(key));
-  std::string dir = options.cacheDir + "/" + stem(modelPath) +
-                    (options.schedule == "kiln" ? "" : "-" + options.schedule) + "-" + hex;
+  *out_dir = options.cacheDir + "/" + stem(modelPath) +
+             (options.schedule == "kiln" ? "" : "-" + options.schedule) + "-" + hex;
+  return KILN_OK;
+}
+
+kiln_status compileModel(const std::string &modelPath, const CompileOptions &options,
+                         std::string *out_library) {
+  out_library->clear();
+  std::string dir;
+  if (kiln_status status = cacheDirectory(modelPath, options, &dir); status != KILN_OK)
+    return status;
   std::string library = findLibrary(dir);
   if (!library.empty()) {
     *out_library = library;
