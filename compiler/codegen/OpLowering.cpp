@@ -402,6 +402,8 @@ FailureOr<LoweredOp> lowerBroadcast(mlir::Operation *op, const std::vector<Tenso
                    .Case([&](nn::BroadcastSubOp) { return a - b; })
                    .Case([&](nn::BroadcastMulOp) { return a * b; })
                    .Case([&](nn::BroadcastDivOp) { return a / b; })
+                   .Case([&](nn::BroadcastMaxOp) { return Halide::max(a, b); })
+                   .Case([&](nn::BroadcastMinOp) { return Halide::min(a, b); })
                    .Default([&](mlir::Operation *) { return Expr(); });
   return pointwiseResult(name, v, value, shape);
 }
@@ -538,7 +540,8 @@ FailureOr<LoweredOp> lowerOp(mlir::Operation *op, const std::vector<TensorFunc> 
       .Case([&](nn::DenseOp dense) { return lowerDense(dense, in, ctx); })
       .Case<nn::AddOp, nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp>(
           [&](mlir::Operation *e) { return lowerElementwise(e, in, name); })
-      .Case<nn::BroadcastAddOp, nn::BroadcastSubOp, nn::BroadcastMulOp, nn::BroadcastDivOp>(
+      .Case<nn::BroadcastAddOp, nn::BroadcastSubOp, nn::BroadcastMulOp, nn::BroadcastDivOp,
+            nn::BroadcastMaxOp, nn::BroadcastMinOp>(
           [&](mlir::Operation *e) { return lowerBroadcast(e, in, name); })
       .Case([&](nn::TransposeOp t) { return lowerTranspose(t, in[0], name); })
       .Case([&](nn::PadOp p) { return lowerPad(p, in[0], name); })

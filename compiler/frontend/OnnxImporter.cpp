@@ -838,13 +838,9 @@ FailureOr<float> floatInput(Importer &im, const onnx::NodeProto &node, int i, ll
 
 // Clip's bounds: attributes min and max before opset 11, optional constant scalar inputs 1 and 2
 // since. An absent bound is infinite.
-void checkClip(const Importer &im, const onnx::NodeProto &node, std::vector<std::string> &why) {
-  for (int i : {1, 2})
-    if (node.input_size() > i && !node.input(i).empty() && !im.isConstant(node.input(i)))
-      why.push_back(std::string("the ") + (i == 1 ? "min" : "max") +
-                    " bound must be a constant (an initializer or a Constant)");
-}
-
+// Clip: constant bounds (attributes before opset 11, constant inputs from it) are nn.clip's;
+// a bound computed in the graph (a graph input) is applied by nn.broadcast_max (min) and
+// nn.broadcast_min (max) after it, which with min > max gives max, as ONNX says.
 LogicalResult buildClip(Importer &im, const onnx::NodeProto &node) {
   FailureOr<Value> in = im.input(node, 0);
   if (failed(in))
@@ -855,9 +851,17 @@ LogicalResult buildClip(Importer &im, const onnx::NodeProto &node) {
     bounds[0] = floatAttr(node, "min", bounds[0]);
     bounds[1] = floatAttr(node, "max", bounds[1]);
   }
+  Value computed[2];
   for (int i : {1, 2}) {
     if (node.input_size() <= i || node.input(i).empty())
       continue;
+    if (!im.isConstant(node.input(i))) {
+      FailureOr<Value> bound = im.input(node, i);
+      if (failed(bound))
+        return failure();
+      computed[i - 1] = *bound;
+      continue;
+    }
     FailureOr<float> bound = floatInput(im, node, i, i == 1 ? "min" : "max");
     if (failed(bound))
       return failure();
@@ -867,7 +871,14 @@ LogicalResult buildClip(Importer &im, const onnx::NodeProto &node) {
     im.error(node) << "a bound is NaN";
     return failure();
   }
-  return im.finish(node, build::clip(im.builder, im.loc(), *in, bounds[0], bounds[1]));
+  FailureOr<Value> result = *in;
+  if (!std::isinf(bounds[0]) || !std::isinf(bounds[1]) || (!computed[0] && !computed[1]))
+    result = build::clip(im.builder, im.loc(), *in, bounds[0], bounds[1]);
+  if (succeeded(result) && computed[0])
+    result = build::create<nn::BroadcastMaxOp>(im.builder, im.loc(), *result, computed[0]);
+  if (succeeded(result) && computed[1])
+    result = build::create<nn::BroadcastMinOp>(im.builder, im.loc(), *result, computed[1]);
+  return im.finish(node, result);
 }
 
 void checkBatchNorm(const Importer &im, const onnx::NodeProto &node,
@@ -1044,6 +1055,25 @@ LogicalResult buildBinary(Importer &im, const onnx::NodeProto &node) {
         !b.getDefiningOp<nn::ParameterOp>())
       return im.finish(node, build::create<nn::AddOp>(im.builder, im.loc(), a, b));
   return im.finish(node, build::create<BroadcastOp>(im.builder, im.loc(), a, b));
+}
+
+// Max and Min of one or more operands, with NumPy's broadcasting: one operand is itself.
+void checkVariadic(const Importer &im, const onnx::NodeProto &node,
+                   std::vector<std::string> &why) {
+  if (llvm::all_of(node.input(), [&](const std::string &n) { return im.isConstant(n); }))
+    why.push_back("every operand is a constant (nothing computed to apply it to)");
+}
+
+template <typename BroadcastOp>
+LogicalResult buildVariadic(Importer &im, const onnx::NodeProto &node) {
+  FailureOr<Value> result = binaryOperand(im, node, 0);
+  for (int i = 1; succeeded(result) && i < node.input_size(); ++i) {
+    FailureOr<Value> next = binaryOperand(im, node, i);
+    if (failed(next))
+      return failure();
+    result = build::create<BroadcastOp>(im.builder, im.loc(), *result, *next);
+  }
+  return im.finish(node, result);
 }
 
 // Transpose: `perm` (default: the dimensions reversed); the batch must stay first. A constant
@@ -1343,7 +1373,9 @@ const llvm::StringMap<OpSpec> &opTable() {
       {"Tanh", {1, noCheck, buildUnary<nn::TanhOp>}},
       {"Sigmoid", {1, noCheck, buildUnary<nn::SigmoidOp>}},
       {"LeakyRelu", {1, noCheck, buildLeakyRelu}},
-      {"Clip", {1, checkClip, buildClip}},
+      {"Clip", {1, noCheck, buildClip}},
+      {"Max", {1, checkVariadic, buildVariadic<nn::BroadcastMaxOp>}},
+      {"Min", {1, checkVariadic, buildVariadic<nn::BroadcastMinOp>}},
       {"Softmax", {1, noCheck, buildSoftmax</*Log=*/false>}},
       {"LogSoftmax", {1, noCheck, buildSoftmax</*Log=*/true>}},
       {"Flatten", {1, noCheck, buildFlatten}},

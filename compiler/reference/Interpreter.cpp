@@ -178,6 +178,14 @@ FailureOr<Tensor> evaluate(nn::BroadcastDivOp op, const Environment &env, const 
   return broadcastBinary(BinaryOp::Div, valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
 }
 
+FailureOr<Tensor> evaluate(nn::BroadcastMaxOp op, const Environment &env, const ParameterMap &) {
+  return broadcastBinary(BinaryOp::Max, valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
+}
+
+FailureOr<Tensor> evaluate(nn::BroadcastMinOp op, const Environment &env, const ParameterMap &) {
+  return broadcastBinary(BinaryOp::Min, valueOf(env, op.getLhs()), valueOf(env, op.getRhs()));
+}
+
 FailureOr<Tensor> evaluate(nn::TransposeOp op, const Environment &env, const ParameterMap &) {
   return transpose(valueOf(env, op.getInput()), op.getPerm().vec());
 }
@@ -485,7 +493,8 @@ FailureOr<Tensor> Interpreter::evaluateNN(Operation *op, const Environment &env)
       .Case<nn::ParameterOp, nn::ConvOp, nn::MaxPoolOp, nn::AvgPoolOp, nn::GlobalAvgPoolOp,
             nn::GlobalMaxPoolOp, nn::BatchNormOp, nn::DenseOp, nn::AddOp, nn::ReluOp, nn::TanhOp,
             nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp, nn::BroadcastAddOp, nn::BroadcastSubOp,
-            nn::BroadcastMulOp, nn::BroadcastDivOp, nn::TransposeOp, nn::PadOp, nn::ConcatOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
+            nn::BroadcastMulOp, nn::BroadcastDivOp, nn::BroadcastMaxOp, nn::BroadcastMinOp,
+            nn::TransposeOp, nn::PadOp, nn::ConcatOp, nn::FlattenOp, nn::SoftmaxOp, nn::LogSoftmaxOp,
             nn::SoftmaxCrossEntropyOp, nn::FoldBatchNormWeightOp, nn::FoldBatchNormBiasOp>([&](auto concrete) -> FailureOr<Tensor> {
         return evaluate(concrete, env, params);
       })

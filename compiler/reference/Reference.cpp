@@ -439,7 +439,9 @@ Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b) {
     out = op == BinaryOp::Add   ? u + v
           : op == BinaryOp::Sub ? u - v
           : op == BinaryOp::Mul ? u * v
-                                : u / v;
+          : op == BinaryOp::Div ? u / v
+          : op == BinaryOp::Max ? std::max(u, v)
+                                : std::min(u, v);
     nextIndex(index, y.shape);
   }
   return y;

@@ -82,7 +82,7 @@ bool broadcastShapes(const std::vector<int64_t> &a, const std::vector<int64_t> &
                      std::vector<int64_t> &out);
 int64_t broadcastOffset(const std::vector<int64_t> &shape, const std::vector<int64_t> &outShape,
                         const std::vector<int64_t> &index);
-enum class BinaryOp { Add, Sub, Mul, Div };
+enum class BinaryOp { Add, Sub, Mul, Div, Max, Min };
 // a op b with broadcasting.
 Tensor broadcastBinary(BinaryOp op, const Tensor &a, const Tensor &b);
 // Result dimension i is x's dimension perm[i] (perm a permutation of x's dimensions).

@@ -48,12 +48,14 @@ std::vector<OpCase> everyTrainingOp() {
       typedCase({m, m}, "clip_backward {min = 0.0 : f32, max = 6.0 : f32}"),
       typedCase({x, "tensor<4x1x1xf32>"}, "sum_like {scale = -1.0 : f32}", "tensor<4x1x1xf32>"),
       typedCase({x, "tensor<9xf32>"}, "sum_like {scale = 1.0 : f32}", "tensor<9xf32>"),
-      // The broadcasting ops (ONNX's Add, Sub, Mul, Div), which no .kiln layer makes, so
+      // The broadcasting ops (ONNX's Add, Sub, Mul, Div, Max, Min), which no .kiln layer makes, so
       // every-op-targets.test does not compile them: forward, but here with their gradients.
       typedCase({x, "tensor<4x1x1xf32>"}, "broadcast_add"),
       typedCase({"tensor<1xf32>", x}, "broadcast_sub"),
       typedCase({x, x}, "broadcast_mul"),
       typedCase({x, "tensor<9xf32>"}, "broadcast_div"),
+      typedCase({"tensor<4x1x9xf32>", x}, "broadcast_max"),
+      typedCase({x, "tensor<1xf32>"}, "broadcast_min"),
       typedCase({x}, "transpose perm = [0, 3, 1, 2]"),
       typedCase({x}, "pad pads = [0, 1, -1, 2, 0, 0, 2, -3] {value = 0.5 : f32}",
                 "tensor<?x5x10x8xf32>"),

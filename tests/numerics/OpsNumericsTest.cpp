@@ -191,14 +191,16 @@ std::vector<int64_t> broadcastableTo(const std::vector<int64_t> &full, std::mt19
   return shape;
 }
 
-// Broadcasting add, sub, mul and div of random shapes (rank 2–4, batch dynamic) against operands
-// with dimensions dropped or of extent 1, either operand the broadcast one.
+// Broadcasting add, sub, mul, div, max and min of random shapes (rank 2–4, batch dynamic)
+// against operands with dimensions dropped or of extent 1, either operand the broadcast one.
 TEST(OpsNumerics, BroadcastBinaryOps) {
   std::mt19937 rng(kSeed + 8);
-  const char *names[] = {"broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div"};
+  const char *names[] = {"broadcast_add", "broadcast_sub", "broadcast_mul",
+                         "broadcast_div", "broadcast_max", "broadcast_min"};
   const reference::BinaryOp ops[] = {reference::BinaryOp::Add, reference::BinaryOp::Sub,
-                                     reference::BinaryOp::Mul, reference::BinaryOp::Div};
-  for (int config = 0; config < 60; ++config) {
+                                     reference::BinaryOp::Mul, reference::BinaryOp::Div,
+                                     reference::BinaryOp::Max, reference::BinaryOp::Min};
+  for (int config = 0; config < 72; ++config) {
     std::vector<int64_t> full = randomShape(rng, 2, 4);
     std::vector<int64_t> part = broadcastableTo(full, rng);
     bool partDynamic = part.size() == full.size() && part[0] != 1;
@@ -209,12 +211,13 @@ TEST(OpsNumerics, BroadcastBinaryOps) {
       std::swap(k.inputs[0], k.inputs[1]);
       std::swap(k.argTypes[0], k.argTypes[1]);
     }
-    if (config % 4 == 3)
+    int which = config % 6;
+    if (which == 3)
       for (double &v : k.inputs[1].data)
         v = v < 0 ? v - 0.5 : v + 0.5; // divisors away from 0
-    k.op = std::string("nn.") + names[config % 4] + " %a0, %a1 : (" + k.argTypes[0] + ", " +
+    k.op = std::string("nn.") + names[which] + " %a0, %a1 : (" + k.argTypes[0] + ", " +
            k.argTypes[1] + ") -> tensor<*xf32>";
-    expectMatches(k, reference::broadcastBinary(ops[config % 4], k.inputs[0], k.inputs[1]), config);
+    expectMatches(k, reference::broadcastBinary(ops[which], k.inputs[0], k.inputs[1]), config);
   }
 }
 

@@ -350,6 +350,49 @@ TEST_F(Training, BroadcastAddSubMulDivAndTransposeGradients) {
       batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
 }
 
+// Max's and min's gradients (ONNX's Max, Min, and Clip with computed bounds): a floor broadcast
+// along the batch and the spatial dimensions, a ceiling along the batch and the columns; each
+// takes part of the elements (random values make ties, where the rule picks rhs, unlikely).
+constexpr const char *kMaxMinModel = R"mlir(
+module @max_min {
+  func.func @forward(%x: tensor<?x2x3x3xf32>) -> tensor<?x4xf32> {
+    %w = nn.parameter "c.weight" : tensor<3x2x2x2xf32>
+    %c = nn.conv %x, %w strides = [1, 1] padding = [0, 0, 0, 0] dilations = [1, 1] groups = 1 : (tensor<?x2x3x3xf32>, tensor<3x2x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %floor = nn.parameter "floor" : tensor<3x1x1xf32>
+    %lo = nn.broadcast_max %c, %floor : (tensor<?x3x2x2xf32>, tensor<3x1x1xf32>) -> tensor<?x3x2x2xf32>
+    %ceiling = nn.parameter "ceiling" : tensor<1x3x2x1xf32>
+    %hi = nn.broadcast_min %ceiling, %lo : (tensor<1x3x2x1xf32>, tensor<?x3x2x2xf32>) -> tensor<?x3x2x2xf32>
+    %f = nn.flatten %hi : tensor<?x3x2x2xf32> -> tensor<?x12xf32>
+    %fw = nn.parameter "fc.weight" : tensor<4x12xf32>
+    %y = nn.dense %f, %fw : (tensor<?x12xf32>, tensor<4x12xf32>) -> tensor<?x4xf32>
+    return %y : tensor<?x4xf32>
+  }
+  func.func @loss(%x: tensor<?x2x3x3xf32>, %labels: tensor<?xi64>) -> tensor<f32> {
+    %y = call @forward(%x) : (tensor<?x2x3x3xf32>) -> tensor<?x4xf32>
+    %l = nn.softmax_cross_entropy %y, %labels : (tensor<?x4xf32>, tensor<?xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+)mlir";
+
+TEST_F(Training, BroadcastMaxAndMinGradients) {
+  load(llvm::MemoryBuffer::getMemBufferCopy(kMaxMinModel, "max_min.mlir"));
+  ParameterMap params = initialize(function("forward"), 91);
+  // Floor and ceiling inside the conv's range, so each takes some elements and leaves others.
+  params["floor"].data = {-0.2, 0.0, 0.1};
+  for (double &v : params["ceiling"].data)
+    v = 0.3 + 0.1 * v;
+  std::vector<Tensor> batch = randomBatch(function("loss"), 3, 92);
+  EXPECT_NEAR(trainLoss(batch, params, sgdHyper(1, 0, 0)), inferenceLoss(batch, params), 1e-12);
+  // Both bounds and the conv below them receive gradient (each takes some elements).
+  ParameterMap next = params;
+  ASSERT_TRUE(mlir::succeeded(runTrainStep(step, batch, sgdHyper(1, 0, 0), next))) << diagnostics;
+  for (const char *name : {"floor", "ceiling", "c.weight"})
+    EXPECT_NE(next[name].data, params[name].data) << name << " got no gradient";
+  expectLossGradient(
+      batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);
+}
+
 // Pad's and concat's gradients (ONNX's Pad and Concat): a pad that adds channels and rows and
 // crops a column, then the padded tensor joined with its tanh along the rows.
 constexpr const char *kPadConcatModel = R"mlir(

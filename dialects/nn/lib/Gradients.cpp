@@ -69,6 +69,31 @@ LogicalResult BroadcastDivOp::buildGradients(OpBuilder &b, Value dy, SmallVector
   return success();
 }
 
+// z = max(a, b): dz goes to a where a > b (relu_backward of a − b), the rest to b (ties too);
+// z = min(a, b): to a where b > a. `first` and `second` are the operands in that order.
+static void extremumGradients(OpBuilder &b, Location loc, Type type, Value dy, Value lhs,
+                              Value rhs, bool isMax, SmallVectorImpl<Value> &grads) {
+  Value diff = isMax ? b.create<BroadcastSubOp>(loc, type, lhs, rhs)
+                     : b.create<BroadcastSubOp>(loc, type, rhs, lhs);
+  Value toLhs = b.create<ReluBackwardOp>(loc, type, diff, dy);
+  Value toRhs = b.create<BroadcastSubOp>(loc, type, dy, toLhs);
+  grads.append({sumLike(b, loc, toLhs, lhs), sumLike(b, loc, toRhs, rhs)});
+}
+
+LogicalResult BroadcastMaxOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  extremumGradients(b, getLoc(), getOutput().getType(), dy, getLhs(), getRhs(), true, grads);
+  return success();
+}
+
+LogicalResult BroadcastMinOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
+  if (failed(expectResultGrad(*this, dy)))
+    return failure();
+  extremumGradients(b, getLoc(), getOutput().getType(), dy, getLhs(), getRhs(), false, grads);
+  return success();
+}
+
 // The gradient of a transpose is the transpose by the inverse permutation.
 LogicalResult TransposeOp::buildGradients(OpBuilder &b, Value dy, SmallVectorImpl<Value> &grads) {
   if (failed(expectResultGrad(*this, dy)))

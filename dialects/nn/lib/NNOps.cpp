@@ -328,6 +328,8 @@ FailureOr<TensorType> BroadcastAddOp::inferResultType() { return inferBroadcast(
 FailureOr<TensorType> BroadcastSubOp::inferResultType() { return inferBroadcast(*this); }
 FailureOr<TensorType> BroadcastMulOp::inferResultType() { return inferBroadcast(*this); }
 FailureOr<TensorType> BroadcastDivOp::inferResultType() { return inferBroadcast(*this); }
+FailureOr<TensorType> BroadcastMaxOp::inferResultType() { return inferBroadcast(*this); }
+FailureOr<TensorType> BroadcastMinOp::inferResultType() { return inferBroadcast(*this); }
 
 FailureOr<TensorType> TransposeOp::inferResultType() {
   auto input = dyn_cast<RankedTensorType>(getInput().getType());

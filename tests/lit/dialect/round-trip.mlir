@@ -156,8 +156,12 @@ func.func @broadcasting(%x: tensor<?x8x4x4xf32>, %b: tensor<8x1x1xf32>, %s: tens
   %p = nn.broadcast_mul %m, %a : (tensor<?x8x4x4xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
   // CHECK: nn.broadcast_div %{{.*}}, %{{.*}} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<?x8x4x4xf32>
   %q = nn.broadcast_div %p, %b : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<?x8x4x4xf32>
+  // CHECK: nn.broadcast_max %{{.*}}, %{{.*}} : (tensor<?x8x4x4xf32>, tensor<1xf32>) -> tensor<?x8x4x4xf32>
+  %mx = nn.broadcast_max %q, %s : (tensor<?x8x4x4xf32>, tensor<1xf32>) -> tensor<?x8x4x4xf32>
+  // CHECK: nn.broadcast_min %{{.*}}, %{{.*}} : (tensor<8x1x1xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
+  %mn = nn.broadcast_min %b, %mx : (tensor<8x1x1xf32>, tensor<?x8x4x4xf32>) -> tensor<?x8x4x4xf32>
   // CHECK: nn.sum_like %{{.*}}, %{{.*}} {scale = -1.000000e+00 : f32} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<8x1x1xf32>
-  %g = nn.sum_like %q, %b {scale = -1.0 : f32} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<8x1x1xf32>
+  %g = nn.sum_like %mn, %b {scale = -1.0 : f32} : (tensor<?x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<8x1x1xf32>
   return %g : tensor<8x1x1xf32>
 }
 

@@ -234,6 +234,10 @@ def NN_BroadcastAddOp : NN_BroadcastOp<"broadcast_add", "lhs + rhs">;
 def NN_BroadcastSubOp : NN_BroadcastOp<"broadcast_sub", "lhs − rhs">;
 def NN_BroadcastMulOp : NN_BroadcastOp<"broadcast_mul", "lhs · rhs">;
 def NN_BroadcastDivOp : NN_BroadcastOp<"broadcast_div", "lhs / rhs">;
+// ONNX's Max and Min, and Clip with bounds computed in the graph. Gradient: dy to the larger
+// (smaller) operand, to rhs on a tie.
+def NN_BroadcastMaxOp : NN_BroadcastOp<"broadcast_max", "max(lhs, rhs)">;
+def NN_BroadcastMinOp : NN_BroadcastOp<"broadcast_min", "min(lhs, rhs)">;
 
 class NN_UnaryOp<string mnemonic, string formula>
     : NN_DifferentiableOp<mnemonic, [NN_Elementwise, NN_ChannelsLast, NN_SampleIndependentOpInterface]> {
