@@ -21,6 +21,8 @@ int dividingLanes(int64_t extent, int targetWidth) {
 void scheduleElementwise(Func output, const std::vector<int64_t> &shape, const TargetSpec &target) {
   if (target.gpu)
     return scheduleGpu(output, static_cast<int64_t>(shape.size()));
+  if (shape.empty())
+    return; // one element (a scalar operand's gradient): nothing to split
   std::vector<Var> args = output.args(); // Halide order: innermost first, batch last
   int64_t rank = static_cast<int64_t>(args.size());
   int lanes = lanesFor(shape.back(), target.vectorWidth);

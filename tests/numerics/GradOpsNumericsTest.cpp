@@ -71,12 +71,15 @@ TEST(GradNumerics, LeakyReluAndClipBackward) {
 }
 
 // sum_like: the gradient of a broadcast operand, summed over the batch, dropped leading
-// dimensions and extents of 1, with a scale of 1 or −1 (sub's right operand).
+// dimensions and extents of 1 (every dimension, for a rank-0 operand), with a scale of 1 or −1
+// (sub's right operand).
 TEST(GradNumerics, SumLike) {
   std::mt19937 rng(kSeed + 2);
   for (int config = 0; config < 30; ++config) {
     std::vector<int64_t> full = randomShape(rng, 2, 4);
-    size_t drop = static_cast<size_t>(pick(rng, 0, static_cast<int64_t>(full.size()) - 1));
+    size_t drop = config % 10 == 9
+                      ? full.size()
+                      : static_cast<size_t>(pick(rng, 0, static_cast<int64_t>(full.size()) - 1));
     std::vector<int64_t> like(full.begin() + static_cast<std::ptrdiff_t>(drop), full.end());
     for (int64_t &d : like)
       if (pick(rng, 0, 1) == 0)

@@ -56,6 +56,8 @@ std::vector<OpCase> everyTrainingOp() {
       typedCase({x, "tensor<9xf32>"}, "broadcast_div"),
       typedCase({"tensor<4x1x9xf32>", x}, "broadcast_max"),
       typedCase({x, "tensor<1xf32>"}, "broadcast_min"),
+      typedCase({"tensor<f32>", x}, "broadcast_mul"),
+      typedCase({x, "tensor<f32>"}, "sum_like {scale = 1.0 : f32}", "tensor<f32>"),
       typedCase({x}, "transpose perm = [0, 3, 1, 2]"),
       typedCase({x}, "pad pads = [0, 1, -1, 2, 0, 0, 2, -3] {value = 0.5 : f32}",
                 "tensor<?x5x10x8xf32>"),

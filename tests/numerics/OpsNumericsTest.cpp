@@ -192,7 +192,8 @@ std::vector<int64_t> broadcastableTo(const std::vector<int64_t> &full, std::mt19
 }
 
 // Broadcasting add, sub, mul, div, max and min of random shapes (rank 2–4, batch dynamic)
-// against operands with dimensions dropped or of extent 1, either operand the broadcast one.
+// against operands with dimensions dropped or of extent 1 or scalars, either operand the
+// broadcast one.
 TEST(OpsNumerics, BroadcastBinaryOps) {
   std::mt19937 rng(kSeed + 8);
   const char *names[] = {"broadcast_add", "broadcast_sub", "broadcast_mul",
@@ -202,8 +203,10 @@ TEST(OpsNumerics, BroadcastBinaryOps) {
                                      reference::BinaryOp::Max, reference::BinaryOp::Min};
   for (int config = 0; config < 72; ++config) {
     std::vector<int64_t> full = randomShape(rng, 2, 4);
-    std::vector<int64_t> part = broadcastableTo(full, rng);
-    bool partDynamic = part.size() == full.size() && part[0] != 1;
+    // Every twelfth a scalar (rank 0: ONNX's Clip bound or Gemm's C as a graph input).
+    std::vector<int64_t> part =
+        config % 12 == 11 ? std::vector<int64_t>{} : broadcastableTo(full, rng);
+    bool partDynamic = !part.empty() && part.size() == full.size() && part[0] != 1;
     OpCase k;
     k.inputs = {randomTensor(full, rng), randomTensor(part, rng)};
     k.argTypes = {mlirType(full, true), mlirType(part, partDynamic)};

@@ -352,7 +352,8 @@ TEST_F(Training, BroadcastAddSubMulDivAndTransposeGradients) {
 
 // Max's and min's gradients (ONNX's Max, Min, and Clip with computed bounds): a floor broadcast
 // along the batch and the spatial dimensions, a ceiling along the batch and the columns; each
-// takes part of the elements (random values make ties, where the rule picks rhs, unlikely).
+// takes part of the elements (random values make ties, where the rule picks rhs, unlikely). A
+// rank-0 gain then scales everything (a scalar operand's gradient sums every element).
 constexpr const char *kMaxMinModel = R"mlir(
 module @max_min {
   func.func @forward(%x: tensor<?x2x3x3xf32>) -> tensor<?x4xf32> {
@@ -362,7 +363,9 @@ module @max_min {
     %lo = nn.broadcast_max %c, %floor : (tensor<?x3x2x2xf32>, tensor<3x1x1xf32>) -> tensor<?x3x2x2xf32>
     %ceiling = nn.parameter "ceiling" : tensor<1x3x2x1xf32>
     %hi = nn.broadcast_min %ceiling, %lo : (tensor<1x3x2x1xf32>, tensor<?x3x2x2xf32>) -> tensor<?x3x2x2xf32>
-    %f = nn.flatten %hi : tensor<?x3x2x2xf32> -> tensor<?x12xf32>
+    %gain = nn.parameter "gain" : tensor<f32>
+    %g = nn.broadcast_mul %hi, %gain : (tensor<?x3x2x2xf32>, tensor<f32>) -> tensor<?x3x2x2xf32>
+    %f = nn.flatten %g : tensor<?x3x2x2xf32> -> tensor<?x12xf32>
     %fw = nn.parameter "fc.weight" : tensor<4x12xf32>
     %y = nn.dense %f, %fw : (tensor<?x12xf32>, tensor<4x12xf32>) -> tensor<?x4xf32>
     return %y : tensor<?x4xf32>
@@ -382,12 +385,13 @@ TEST_F(Training, BroadcastMaxAndMinGradients) {
   params["floor"].data = {-0.2, 0.0, 0.1};
   for (double &v : params["ceiling"].data)
     v = 0.3 + 0.1 * v;
+  params["gain"].data = {1.3};
   std::vector<Tensor> batch = randomBatch(function("loss"), 3, 92);
   EXPECT_NEAR(trainLoss(batch, params, sgdHyper(1, 0, 0)), inferenceLoss(batch, params), 1e-12);
   // Both bounds and the conv below them receive gradient (each takes some elements).
   ParameterMap next = params;
   ASSERT_TRUE(mlir::succeeded(runTrainStep(step, batch, sgdHyper(1, 0, 0), next))) << diagnostics;
-  for (const char *name : {"floor", "ceiling", "c.weight"})
+  for (const char *name : {"floor", "ceiling", "c.weight", "gain"})
     EXPECT_NE(next[name].data, params[name].data) << name << " got no gradient";
   expectLossGradient(
       batch, params, [&](const ParameterMap &p) { return inferenceLoss(batch, p); }, 1e-5, 6);

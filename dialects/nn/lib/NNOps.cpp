@@ -312,9 +312,11 @@ template <typename BroadcastOp> FailureOr<TensorType> inferBroadcast(BroadcastOp
     return unranked(op.getContext());
   if (failed(checkPositive(op, lhs, "lhs")) || failed(checkPositive(op, rhs, "rhs")))
     return failure();
-  if (lhs.getRank() == 0 || rhs.getRank() == 0)
-    return op.emitOpError() << "expects operands of rank 1 or more (a scalar is [1]), got " << lhs
-                            << " and " << rhs;
+  // A scalar (rank 0: ONNX's Clip bound, Gemm's C) broadcasts against a tensor; two scalars
+  // would make a rank-0 result, which nn's kernels do not compute.
+  if (lhs.getRank() == 0 && rhs.getRank() == 0)
+    return op.emitOpError() << "expects an operand of rank 1 or more, got " << lhs << " and "
+                            << rhs;
   std::string why;
   std::optional<std::vector<int64_t>> shape = kiln::shape::broadcastShape(
       {lhs.getShape().begin(), lhs.getShape().end()}, {rhs.getShape().begin(), rhs.getShape().end()},

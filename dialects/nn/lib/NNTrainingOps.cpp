@@ -302,8 +302,8 @@ FailureOr<TensorType> SumLikeOp::inferResultType() {
     return unranked(getContext());
   auto input = cast<RankedTensorType>(getInput().getType());
   auto like = cast<RankedTensorType>(getLike().getType());
-  if (like.getRank() == 0)
-    return emitOpError() << "expects a like of rank 1 or more (a scalar is [1])";
+  if (input.getRank() == 0)
+    return emitOpError() << "expects an input of rank 1 or more";
   std::vector<int64_t> in(input.getShape().begin(), input.getShape().end());
   std::string why;
   std::optional<std::vector<int64_t>> shape =

@@ -912,9 +912,9 @@ func.func @broadcast_batch_against_static(%x: tensor<?x4xf32>, %b: tensor<3x4xf3
 
 // -----
 
-func.func @broadcast_scalar(%x: tensor<4xf32>, %s: tensor<f32>) {
-  // expected-error @+1 {{'nn.broadcast_div' op expects operands of rank 1 or more (a scalar is [1])}}
-  %y = nn.broadcast_div %x, %s : (tensor<4xf32>, tensor<f32>) -> tensor<*xf32>
+func.func @broadcast_scalars(%s: tensor<f32>) {
+  // expected-error @+1 {{'nn.broadcast_div' op expects an operand of rank 1 or more, got 'tensor<f32>' and 'tensor<f32>'}}
+  %y = nn.broadcast_div %s, %s : (tensor<f32>, tensor<f32>) -> tensor<*xf32>
   return
 }
 
