@@ -918,8 +918,8 @@ void checkGemm(const Importer &im, const onnx::NodeProto &node, std::vector<std:
 
 // nn.dense of A (N × K) with a weight [units, K], as Gemm with transB = 1 and PyTorch's Linear
 // store it; B of Gemm without transB and of MatMul is K × units and goes through a transpose
-// (a constant B is stored transposed when imported). `bias`: a constant [units] or [1, units]
-// added by nn.dense itself (fused into its kernel), or null.
+// (a constant B is stored transposed when imported). `bias`: a constant [units] added by
+// nn.dense itself (fused into its kernel), or null.
 FailureOr<Value> buildDenseOp(Importer &im, const onnx::NodeProto &node, Value a, bool transposeB,
                               Value bias = {}) {
   if (im.typeOf(a).getRank() != 2) {
@@ -931,12 +931,6 @@ FailureOr<Value> buildDenseOp(Importer &im, const onnx::NodeProto &node, Value a
   if (failed(weight))
     return failure();
   return build::dense(im.builder, im.loc(), a, *weight, bias);
-}
-
-// OpT(lhs, rhs) with its result type inferred.
-template <typename OpT>
-FailureOr<Value> binaryOp(Importer &im, Value lhs, Value rhs) {
-  return build::create<OpT>(im.builder, im.loc(), lhs, rhs);
 }
 
 // Whether Gemm's C is a constant vector of one value per unit: nn.dense's own bias.
@@ -958,7 +952,7 @@ LogicalResult buildGemm(Importer &im, const onnx::NodeProto &node) {
   if (failed(a))
     return failure();
   bool hasC = node.input_size() > 2 && !node.input(2).empty() && beta != 0.0f;
-  // B' is [K, units] (transB 0) or [units, K]: its units are dim 0 of the stored weight.
+  // A constant B is [K, units] without transB, [units, K] with it.
   int64_t units = -1;
   if (im.isConstant(node.input(1))) {
     FailureOr<const Tensor *> b = im.constant(node, node.input(1));
@@ -983,7 +977,8 @@ LogicalResult buildGemm(Importer &im, const onnx::NodeProto &node) {
   Value result = *y;
   if (alpha != 1.0f) {
     FailureOr<Value> scaled =
-        binaryOp<nn::BroadcastMulOp>(im, result, im.scalarBuffer(node, "alpha", alpha));
+        build::create<nn::BroadcastMulOp>(im.builder, im.loc(), result,
+                                          im.scalarBuffer(node, "alpha", alpha));
     if (failed(scaled))
       return failure();
     result = *scaled;
@@ -995,12 +990,13 @@ LogicalResult buildGemm(Importer &im, const onnx::NodeProto &node) {
     Value term = *c;
     if (beta != 1.0f) {
       FailureOr<Value> scaled =
-          binaryOp<nn::BroadcastMulOp>(im, term, im.scalarBuffer(node, "beta", beta));
+          build::create<nn::BroadcastMulOp>(im.builder, im.loc(), term,
+                                            im.scalarBuffer(node, "beta", beta));
       if (failed(scaled))
         return failure();
       term = *scaled;
     }
-    FailureOr<Value> sum = binaryOp<nn::BroadcastAddOp>(im, result, term);
+    FailureOr<Value> sum = build::create<nn::BroadcastAddOp>(im.builder, im.loc(), result, term);
     if (failed(sum))
       return failure();
     if (im.typeOf(*sum).getShape() != im.typeOf(result).getShape()) {
