@@ -971,31 +971,22 @@ LogicalResult buildGemm(Importer &im, const onnx::NodeProto &node) {
     im.define(node, *y);
     return success();
   }
-  FailureOr<Value> y = buildDenseOp(im, node, *a, !transB);
+  // value · factor through a [1] buffer named after `what`; value itself when factor is 1.
+  auto scaled = [&](FailureOr<Value> value, const char *what, float factor) -> FailureOr<Value> {
+    if (failed(value) || factor == 1.0f)
+      return value;
+    return build::create<nn::BroadcastMulOp>(im.builder, im.loc(), *value,
+                                             im.scalarBuffer(node, what, factor));
+  };
+  FailureOr<Value> y = scaled(buildDenseOp(im, node, *a, !transB), "alpha", alpha);
   if (failed(y))
     return failure();
   Value result = *y;
-  if (alpha != 1.0f) {
-    FailureOr<Value> scaled =
-        build::create<nn::BroadcastMulOp>(im.builder, im.loc(), result,
-                                          im.scalarBuffer(node, "alpha", alpha));
-    if (failed(scaled))
-      return failure();
-    result = *scaled;
-  }
   if (hasC) {
-    FailureOr<Value> c = im.weight(node, 2, /*buffer=*/true);
+    FailureOr<Value> c = scaled(im.weight(node, 2, /*buffer=*/true), "beta", beta);
     if (failed(c))
       return failure();
     Value term = *c;
-    if (beta != 1.0f) {
-      FailureOr<Value> scaled =
-          build::create<nn::BroadcastMulOp>(im.builder, im.loc(), term,
-                                            im.scalarBuffer(node, "beta", beta));
-      if (failed(scaled))
-        return failure();
-      term = *scaled;
-    }
     FailureOr<Value> sum = build::create<nn::BroadcastAddOp>(im.builder, im.loc(), result, term);
     if (failed(sum))
       return failure();
