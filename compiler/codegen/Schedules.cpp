@@ -305,6 +305,21 @@ void scheduleChannelsLast(Func output, const std::vector<int64_t> &shape,
 // (100–200 KiB), stay in L2.
 constexpr int kImagesPerTask = 8;
 
+// Output rows per task of a conv walked by rows (orders rows and rows_xo) whose padded input
+// is staged per task: a task of r rows stages the r + KH - 1 input rows it reads (r = 1 copied
+// every input row three times for a 3×3 window: 8–10% of layer1's time, perf). Rows that
+// divide the height, as many as leave a single image 8 or more tasks for the threads to share
+// (56 rows: 4, 14 tasks; 28 rows: 2, 14 tasks).
+int rowsPerStagedTask(const AnchorInfo &anchor) {
+  if (!anchor.paddedInput.defined() || (anchor.order != "rows" && anchor.order != "rows_xo"))
+    return 1;
+  int64_t height = anchor.shape[2];
+  for (int rows : {4, 2})
+    if (height % rows == 0 && height / rows >= 8)
+      return rows;
+  return 1;
+}
+
 void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const TargetSpec &target) {
   if (target.gpu) {
     scheduleGpu(output, static_cast<int64_t>(anchor.shape.size()));
@@ -342,10 +357,10 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
   int64_t inputChannels = anchor.inputChannels;
   bool blocked = anchor.order == "co_outer" && inputChannels >= 128 && inputChannels % 64 == 0;
   int imagesPerTask = blocked && windowSize > 1 ? kImagesPerTask : 1;
+  int rowsPerTask = rowsPerStagedTask(anchor);
+  Var yo("yo"), yi("yi");
   auto walk = [&](Stage stage, const std::string &order) {
-    if (order == "rows_xo") {
-      stage.reorder(cv, ci, xi, co, xo, y, n).fuse(y, n, task).parallel(task);
-    } else if (order == "co_outer" && imagesPerTask > 1) {
+    if (order == "co_outer" && imagesPerTask > 1) {
       // A task is a channel tile of up to kImagesPerTask images: each block of weights it
       // stages serves all of them.
       stage.split(n, no, ni, imagesPerTask, TailStrategy::GuardWithIf)
@@ -355,7 +370,19 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     } else if (order == "co_outer") {
       stage.reorder(cv, ci, xi, xo, y, n, co).fuse(n, co, task).parallel(task);
     } else {
-      stage.reorder(cv, ci, xi, xo, co, y, n).fuse(y, n, task).parallel(task);
+      // Tasks of rowsPerTask rows of one image; rows_xo: x tiles outside channel tiles.
+      std::vector<VarOrRVar> loops{cv, ci, xi};
+      loops.push_back(order == "rows_xo" ? co : xo);
+      loops.push_back(order == "rows_xo" ? xo : co);
+      Var row = y;
+      if (rowsPerTask > 1) {
+        stage.split(y, yo, yi, rowsPerTask, TailStrategy::GuardWithIf);
+        loops.push_back(yi);
+        row = yo;
+      }
+      loops.push_back(row);
+      loops.push_back(n);
+      stage.reorder(loops).fuse(row, n, task).parallel(task);
     }
     stage.vectorize(cv).unroll(ci).unroll(xi);
   };
@@ -424,7 +451,7 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     order.push_back(an);
     update.reorder(order).vectorize(acv).unroll(ac).unroll(ax);
   }
-  // A padded input is staged per row of output (per task), or for co_outer per image within
+  // A padded input is staged per task (rowsPerStagedTask rows of output), or for co_outer per image within
   // each block of input channels (64 channels of one image, not a task's 8 images × every
   // channel, 2 MB at 14×14×256, which cost ResNet-18's layer3 5–10% at batch 8): its boundary
   // test then runs once per element staged, not per multiply-add (14x14 and 7x7 layers ran

@@ -59,6 +59,11 @@ struct Tile {
 // 14×14 201–205 → 186–194), rows of 7 (7 × 32: 207 → 189) and 1×1 convs, which won alone but
 // lost in ResNet-50, where their weights come from memory (layer3's 1×1 at 14×14 with x tiles
 // outside channel tiles 0.53 → 0.77 ms each, co_outer 14 × 32 25% slower at b8).
+// Rows of 56 keep 4 × 64 since their tasks stage 4 rows of input instead of 1
+// (rowsPerStagedTask, Schedules.cpp): on an Ice Lake Xeon (family 6 model 106, 341 GFLOP/s),
+// ResNet-18's layer1, least of 4–5 interleaved kiln-bench --profile passes, 14 × 32 → 4 × 64:
+// b1 3.44 → 3.05 ms, b8 28.0 → 25.2 ms; layer2 (rows of 28) within noise either way (b1 3.13
+// → 2.98, b8 24.3 → 25.0), so it keeps 14 × 32.
 std::optional<Tile> fullRateTile(nn::ConvOp conv, int64_t vectorWidth, int64_t budget) {
   auto type = cast<RankedTensorType>(conv.getType());
   auto weight = cast<RankedTensorType>(conv.getWeight().getType());
@@ -66,7 +71,7 @@ std::optional<Tile> fullRateTile(nn::ConvOp conv, int64_t vectorWidth, int64_t b
   bool unitStride = llvm::all_of(conv.getStrides(), [](int64_t s) { return s == 1; });
   bool pointwise = llvm::all_of(weight.getShape().drop_front(2), [](int64_t k) { return k == 1; });
   if (vectorWidth != 16 || budget < 28 || !unitStride || pointwise || width % 14 != 0 ||
-      width > 56 || channels % 32 != 0 || type.getRank() != 4)
+      width > 28 || channels % 32 != 0 || type.getRank() != 4)
     return std::nullopt;
   return Tile{{14, 32}, width == 14 ? "co_outer" : "rows"};
 }
