@@ -1,5 +1,5 @@
 // Gradients of pooling against the reference on random 1-D/2-D/3-D configurations: max and
-// average, kernel 1–4, stride 1–3, asymmetric padding up to half the kernel, ceil_mode,
+// average, kernel 1–4, stride 1–3, asymmetric padding up to the kernel less one, ceil_mode,
 // count_include_pad, batch 1–4, channels 1–9; and global pooling. Max pooling's inputs are made
 // tie-free (distinct values), except in the tie tests, which check the first-maximum rule.
 // Tolerance: GradTesting.h.
@@ -36,7 +36,7 @@ PoolConfig randomPool(std::mt19937 &rng, int64_t spatial) {
   c.params.countIncludePad = pick(rng, 0, 1);
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t k = pick(rng, 1, 4), s = pick(rng, 1, 3);
-    int64_t pb = pick(rng, 0, k / 2), pa = pick(rng, 0, k / 2);
+    int64_t pb = pick(rng, 0, k - 1), pa = pick(rng, 0, k - 1);
     int64_t n = std::max<int64_t>(1, k - pb - pa + pick(rng, 0, spatial == 3 ? 4 : 9));
     c.input.push_back(n);
     c.output.push_back(reference::windowCount(n, k, s, 1, pb, pa, c.params.ceilMode));

@@ -161,7 +161,7 @@ TEST(GradientReference, Convolution) {
 // Pooling
 //===----------------------------------------------------------------------===//
 
-// A random pooling configuration: kernel 1-3 (at least one > 1), stride 1-3, padding ≤ kernel/2
+// A random pooling configuration: kernel 1-3 (at least one > 1), stride 1-3, padding < kernel
 // per side (the verifier's rule), input extent ≥ kernel.
 PoolParams randomPool(Rng &rng, int64_t spatial, Shape &extents) {
   PoolParams p;
@@ -170,8 +170,8 @@ PoolParams randomPool(Rng &rng, int64_t spatial, Shape &extents) {
     int64_t k = rng.integer(i == 0 ? 2 : 1, 3);
     p.kernel.push_back(k);
     p.strides.push_back(rng.integer(1, 3));
-    p.padding.push_back(rng.integer(0, k / 2));
-    after.push_back(rng.integer(0, k / 2));
+    p.padding.push_back(rng.integer(0, k - 1));
+    after.push_back(rng.integer(0, k - 1));
     extents.push_back(k + rng.integer(0, spatial == 3 ? 2 : 4));
   }
   p.padding.insert(p.padding.end(), after.begin(), after.end());

@@ -97,15 +97,17 @@ FailureOr<TensorType> inferPool(PoolOp op) {
       failed(checkArraySize(op, "strides", op.getStrides(), spatial, spatial)) ||
       failed(checkArraySize(op, "padding", op.getPadding(), 2 * spatial, spatial)))
     return failure();
-  // PyTorch's rule: padding larger than half the window would make all-padding windows.
+  // Padding of a whole window or more would make windows of padding alone (no maximum, a zero
+  // divisor). ONNX allows any smaller padding; PyTorch at most half the window.
   // (Sizes were checked above, so indexing is safe; non-positive kernels fail just below.)
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t k = op.getKernelSize()[i];
     int64_t before = op.getPadding()[i], after = op.getPadding()[spatial + i];
-    if (k > 0 && (before > k / 2 || after > k / 2))
-      return op.emitOpError() << "expects padding of at most half the kernel size (" << k
-                              << "/2 = " << k / 2 << ") in spatial dimension " << i << ", got "
-                              << before << " before and " << after << " after";
+    if (k > 0 && (before >= k || after >= k))
+      return op.emitOpError() << "expects padding smaller than the kernel size (" << k
+                              << ") in spatial dimension " << i << ", got " << before
+                              << " before and " << after
+                              << " after: a window would hold padding alone";
   }
   FailureOr<SmallVector<int64_t>> spatialOut =
       windowedShape(op, input, op.getKernelSize(), op.getStrides(), op.getPadding(), {},

@@ -501,18 +501,18 @@ func.func @avg_pool_negative_padding(%x: tensor<1x3x8x8xf32>) {
 
 // -----
 
-// PyTorch: "pad should be at most half of kernel size".
-func.func @max_pool_padding_before_over_half(%x: tensor<1x3x8x8xf32>) {
-  // expected-error @+1 {{'nn.max_pool' op expects padding of at most half the kernel size (3/2 = 1) in spatial dimension 1, got 2 before and 0 after}}
-  %y = nn.max_pool %x kernel_size = [3, 3] strides = [1, 1] padding = [1, 2, 1, 0] ceil_mode = false
+// A window of padding alone has no maximum (and an average of nothing).
+func.func @max_pool_padding_before_whole_window(%x: tensor<1x3x8x8xf32>) {
+  // expected-error @+1 {{'nn.max_pool' op expects padding smaller than the kernel size (3) in spatial dimension 1, got 3 before and 0 after: a window would hold padding alone}}
+  %y = nn.max_pool %x kernel_size = [3, 3] strides = [1, 1] padding = [1, 3, 1, 0] ceil_mode = false
       : tensor<1x3x8x8xf32> -> tensor<*xf32>
   return
 }
 
 // -----
 
-func.func @avg_pool_padding_after_over_half(%x: tensor<1x3x8xf32>) {
-  // expected-error @+1 {{'nn.avg_pool' op expects padding of at most half the kernel size (2/2 = 1) in spatial dimension 0, got 0 before and 2 after}}
+func.func @avg_pool_padding_after_whole_window(%x: tensor<1x3x8xf32>) {
+  // expected-error @+1 {{'nn.avg_pool' op expects padding smaller than the kernel size (2) in spatial dimension 0, got 0 before and 2 after: a window would hold padding alone}}
   %y = nn.avg_pool %x kernel_size = [2] strides = [2] padding = [0, 2] ceil_mode = false
       count_include_pad = true : tensor<1x3x8xf32> -> tensor<*xf32>
   return
@@ -520,9 +520,9 @@ func.func @avg_pool_padding_after_over_half(%x: tensor<1x3x8xf32>) {
 
 // -----
 
-// Kernel 1 allows no padding at all (1/2 = 0).
+// Kernel 1 allows no padding at all.
 func.func @max_pool_padding_kernel_one(%x: tensor<1x3x8xf32>) {
-  // expected-error @+1 {{'nn.max_pool' op expects padding of at most half the kernel size (1/2 = 0) in spatial dimension 0, got 1 before and 0 after}}
+  // expected-error @+1 {{'nn.max_pool' op expects padding smaller than the kernel size (1) in spatial dimension 0, got 1 before and 0 after: a window would hold padding alone}}
   %y = nn.max_pool %x kernel_size = [1] strides = [1] padding = [1, 0] ceil_mode = false
       : tensor<1x3x8xf32> -> tensor<*xf32>
   return

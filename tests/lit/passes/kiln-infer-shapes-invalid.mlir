@@ -19,9 +19,9 @@ func.func @kernel_larger_than_pooled(%x: tensor<?x1x28x28xf32>, %w1: tensor<4x1x
 
 // -----
 
-func.func @pool_padding_over_half(%x: tensor<?x3x8x8xf32>) {
+func.func @pool_padding_whole_window(%x: tensor<?x3x8x8xf32>) {
   %r = nn.relu %x : tensor<?x3x8x8xf32> -> tensor<*xf32>
-  // expected-error @+1 {{'nn.max_pool' op expects padding of at most half the kernel size (2/2 = 1) in spatial dimension 0, got 2 before and 0 after}}
+  // expected-error @+1 {{'nn.max_pool' op expects padding smaller than the kernel size (2) in spatial dimension 0, got 2 before and 0 after: a window would hold padding alone}}
   %y = nn.max_pool %r kernel_size = [2, 2] strides = [2, 2] padding = [2, 0, 0, 0] ceil_mode = false
       : tensor<*xf32> -> tensor<*xf32>
   return
