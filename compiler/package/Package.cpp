@@ -233,11 +233,13 @@ struct Build {
       std::vector<std::string> ldArgs = {toolchain.cc, "-shared", "-o", path(shared),
                                          "-Wl,-soname," + shared};
       ldArgs.insert(ldArgs.end(), objects.begin(), objects.end());
+      // Paths go through -Xlinker, which passes its argument whole: -Wl, splits at commas, and
+      // an output folder "a,b/" made the linker look for a script named "a".
       ldArgs.insert(ldArgs.end(),
-                    {path(name + "_export.o"), runtimeLibrary,
-                     "-Wl,-rpath," + llvm::sys::path::parent_path(runtimeLibrary).str(),
-                     "-Wl,--version-script=" + path(exports), "-Wl,-z,defs", "-lpthread",
-                     "-ldl", "-lm"});
+                    {path(name + "_export.o"), runtimeLibrary, "-Xlinker", "-rpath", "-Xlinker",
+                     llvm::sys::path::parent_path(runtimeLibrary).str(), "-Xlinker",
+                     "--version-script=" + path(exports), "-Wl,-z,defs", "-lpthread", "-ldl",
+                     "-lm"});
       if (failed(package::runTool(toolchain.cc, ldArgs, path("ld.log"), "link " + shared, loc)))
         return failure();
       published.push_back(shared);
