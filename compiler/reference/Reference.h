@@ -48,7 +48,7 @@ struct PoolParams {
 };
 
 // Maximum over each window; padded positions act as −∞ (a window with no input position, which
-// the verifier's padding ≤ kernel/2 rule excludes, would give −∞).
+// the verifier's padding < kernel rule excludes, would give −∞).
 Tensor maxPool(const Tensor &x, const PoolParams &p);
 // Mean over each window. The divisor is, with countIncludePad, the window clipped to the padded
 // input (end = min(start + k, n + p_after), in input coordinates), otherwise the number of input
