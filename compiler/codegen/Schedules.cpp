@@ -451,11 +451,11 @@ void scheduleConvChannelsLast(Func output, const AnchorInfo &anchor, const Targe
     order.push_back(an);
     update.reorder(order).vectorize(acv).unroll(ac).unroll(ax);
   }
-  // A padded input is staged per task (rowsPerStagedTask rows of output), or for co_outer per image within
-  // each block of input channels (64 channels of one image, not a task's 8 images × every
-  // channel, 2 MB at 14×14×256, which cost ResNet-18's layer3 5–10% at batch 8): its boundary
-  // test then runs once per element staged, not per multiply-add (14x14 and 7x7 layers ran
-  // 14–30% faster so, /tmp/probe). Not for inputs of few channels (the stem's 3).
+  // A padded input is staged per task (rowsPerStagedTask rows of output), or for co_outer per
+  // image within each block of input channels (64 channels of one image, not a task's 8 images
+  // × every channel, 2 MB at 14×14×256, which cost ResNet-18's layer3 5–10% at batch 8): its
+  // boundary test then runs once per element staged, not per multiply-add (14x14 and 7x7
+  // layers ran 14–30% faster so, /tmp/probe). Not for inputs of few channels (the stem's 3).
   if (anchor.paddedInput.defined()) {
     Func padded = anchor.paddedInput;
     Func staged = padded.in(accumulator);
