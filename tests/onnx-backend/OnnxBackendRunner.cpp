@@ -23,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -34,18 +35,22 @@ namespace {
 constexpr double kRtol = 1e-3, kAtol = 1e-5;
 
 // Runs argv with stdout and stderr to `log`; the exit status (-1 when it could not run).
+// Between fork and exec the child calls only async-signal-safe functions (open, dup2, execv):
+// the runner has run compiled models in-process, so other threads (the kernels' thread pool)
+// may hold the allocator's lock at the fork, and a child that allocated (building argv, freopen)
+// waited on it forever (a sanitized CI run hung so in a pytorch-converted case).
 int run(const std::vector<std::string> &argv, const std::string &log) {
+  std::vector<char *> args;
+  for (const std::string &a : argv)
+    args.push_back(const_cast<char *>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0)
     return -1;
   if (pid == 0) {
-    FILE *out = std::freopen(log.c_str(), "w", stdout);
-    if (!out || dup2(fileno(stdout), STDERR_FILENO) < 0)
+    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
       _exit(127);
-    std::vector<char *> args;
-    for (const std::string &a : argv)
-      args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
