@@ -13,6 +13,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "llvm/Support/Program.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -23,9 +25,6 @@
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -35,29 +34,15 @@ namespace {
 constexpr double kRtol = 1e-3, kAtol = 1e-5;
 
 // Runs argv with stdout and stderr to `log`; the exit status (-1 when it could not run).
-// Between fork and exec the child calls only async-signal-safe functions (open, dup2, execv):
-// the runner has run compiled models in-process, so other threads (the kernels' thread pool)
-// may hold the allocator's lock at the fork, and a child that allocated (building argv, freopen)
-// waited on it forever (a sanitized CI run hung so in a pytorch-converted case).
+// Through LLVM's ExecuteAndWait (posix_spawn), as kilnc runs its tools (package::runTool): the
+// runner runs compiled models in-process, and a hand-written fork whose child allocated before
+// exec hung on an allocator lock that a kernel thread held at the fork (a sanitized CI run).
 int run(const std::vector<std::string> &argv, const std::string &log) {
-  std::vector<char *> args;
-  for (const std::string &a : argv)
-    args.push_back(const_cast<char *>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid == 0) {
-    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
-      _exit(127);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0)
-    return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::vector<llvm::StringRef> args(argv.begin(), argv.end());
+  std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""), llvm::StringRef(log),
+                                                llvm::StringRef(log)};
+  int rc = llvm::sys::ExecuteAndWait(argv[0], args, /*Env=*/std::nullopt, redirects);
+  return rc < 0 ? -1 : rc;
 }
 
 std::string firstLine(const std::string &path) {
